@@ -1,0 +1,443 @@
+"""The :class:`KMatrix` operator: a butterfly product as a SciPy ``LinearOperator``."""
+
+__all__ = ["KMatrix"]
+
+import numbers
+
+import numpy as np
+from scipy.sparse import issparse
+from scipy.sparse.linalg import LinearOperator
+
+from ._apply import apply_twiddle
+from ._layout import (
+    SUPPORTED_DTYPES,
+    embed_twiddle,
+    validate_shape,
+    validate_twiddle,
+)
+
+_NUMERIC_KINDS = "biufc"
+
+
+def _is_device_array(x):
+    return hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray)
+
+
+def _check_scalar(c):
+    if isinstance(c, (numbers.Number, np.number)) and not isinstance(c, bool):
+        if not np.isfinite(c):
+            raise ValueError(f"scalar must be finite; got {c!r}")
+        return True
+    if isinstance(c, np.ndarray) and c.ndim == 0 and c.dtype.kind in "iufc":
+        return _check_scalar(c.item())
+    return False
+
+
+class KMatrix(LinearOperator):
+    """A Kaleidoscope matrix: a product of butterfly factors in the canonical layout.
+
+    ``K = S_rows E S_cols^T`` where ``E`` is the product of ``2*w*m`` butterfly factors
+    stored in ``twiddle`` (shape ``(2*w, m, N//2, 2, 2)``, DESIGN.md section 1.1) and
+    ``S_r = [I_r 0]`` keeps the first ``r`` coordinates.
+
+    Parameters
+    ----------
+    twiddle : ndarray, shape (2*w, m, N//2, 2, 2)
+        Butterfly factors in application order; even blocks decrease the stride,
+        odd blocks increase it. Its dtype (float32, float64, complex64 or complex128)
+        is the operator's dtype. The array is copied.
+    shape : tuple of int, optional
+        Logical shape ``(rows, cols)`` with ``rows, cols <= N``; default ``(N, N)``.
+
+    Attributes
+    ----------
+    twiddle : ndarray
+        Read-only copy of the factors.
+    shape : tuple of int
+    dtype : numpy.dtype
+    width : int
+        ``w``, the number of BB* products.
+    internal_size : int
+        ``N = 2**m``.
+    expansion : float
+        ``N / max(rows, cols)``.
+    nparams : int
+        Number of stored entries, ``4 * w * N * log2(N)``.
+    flops : int
+        Real flops of one matvec: 3 per entry and factor for real, 14 for complex.
+
+    Notes
+    -----
+    The operator satisfies, for each factor at stride ``st`` and pair ``(p, q=p+st)``,
+
+    .. math:: y_p = t_{00} x_p + t_{01} x_q, \\qquad y_q = t_{10} x_p + t_{11} x_q.
+
+    ``K @ x`` accepts ``x`` of shape ``(cols,)`` or ``(cols, k)`` and returns an array of
+    dtype ``numpy.result_type(K.dtype, x.dtype)``. ``K @ K2``, ``K + K2``, ``c * K``,
+    ``K.H``, ``K.T`` and ``K.conj()`` return :class:`KMatrix` again (closure).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import kmatrix as km
+    >>> tw = np.zeros((2, 2, 2, 2, 2)); tw[..., 0, 0] = tw[..., 1, 1] = 1
+    >>> K = km.KMatrix(tw)
+    >>> K.shape, K.width, K.internal_size
+    ((4, 4), 1, 4)
+    >>> K @ np.arange(4.0)
+    array([0., 1., 2., 3.])
+    """
+
+    def __init__(self, twiddle, shape=None):
+        tw = validate_twiddle(twiddle)
+        tw = np.array(tw, copy=True, order="C")
+        tw.flags.writeable = False
+        n = 2 * tw.shape[2]
+        shape = validate_shape(shape, n)
+        self._twiddle = tw
+        self._cache = {}
+        super().__init__(dtype=tw.dtype, shape=shape)
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def twiddle(self):
+        return self._twiddle
+
+    @property
+    def width(self):
+        return self._twiddle.shape[0] // 2
+
+    @property
+    def internal_size(self):
+        return 2 * self._twiddle.shape[2]
+
+    @property
+    def expansion(self):
+        return self.internal_size / max(self.shape)
+
+    @property
+    def nparams(self):
+        return int(self._twiddle.size)
+
+    @property
+    def flops(self):
+        nb, m = self._twiddle.shape[:2]
+        per_entry = 14 if self.dtype.kind == "c" else 3
+        return per_entry * self.internal_size * nb * m
+
+    def __repr__(self):
+        rows, cols = self.shape
+        return (
+            f"<KMatrix {rows}x{cols} {self.dtype}, (BB*)^{self.width}_{self.expansion:g}, "
+            f"N={self.internal_size}, {self.nparams} params>"
+        )
+
+    def describe(self):
+        """Return a text certificate: the class ``(BB*)^w_e``, parameters and flops vs dense.
+
+        Examples
+        --------
+        >>> import kmatrix as km
+        >>> print(km.identity(8).describe().splitlines()[0])
+        KMatrix 8x8 float64 in (BB*)^1_1 (internal size N = 8)
+        """
+        rows, cols = self.shape
+        dense_params = rows * cols
+        dense_flops = (8 if self.dtype.kind == "c" else 2) * rows * cols
+        return "\n".join(
+            [
+                f"KMatrix {rows}x{cols} {self.dtype} in (BB*)^{self.width}_{self.expansion:g} "
+                f"(internal size N = {self.internal_size})",
+                f"  parameters: {self.nparams} (dense: {dense_params}, "
+                f"ratio {self.nparams / dense_params:.3g})",
+                f"  flops per matvec: {self.flops} (dense: {dense_flops}, "
+                f"ratio {self.flops / dense_flops:.3g})",
+            ]
+        )
+
+    # ------------------------------------------------------------------ pickling
+    def __reduce__(self):
+        return (KMatrix, (np.array(self._twiddle), self.shape))
+
+    # ------------------------------------------------------------------ apply
+    def _compute_twiddle(self, dtype):
+        """Twiddle cast to ``dtype`` (split into real/imag for complex), cached."""
+        tw = self._cache.get(dtype)
+        if tw is None:
+            full = self._twiddle.astype(dtype, copy=False)
+            if dtype.kind == "c":
+                tw = (np.ascontiguousarray(full.real), np.ascontiguousarray(full.imag))
+            else:
+                tw = np.ascontiguousarray(full)
+            self._cache[dtype] = tw
+        return tw
+
+    def _check_input(self, x, n_expected, name):
+        if _is_device_array(x):
+            return x
+        if issparse(x):
+            raise TypeError(
+                f"{name} expects a dense array; got a sparse {type(x).__name__} "
+                "(convert it with .toarray())"
+            )
+        x = np.asarray(x)
+        if x.dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"{name} expects a numeric array; got dtype {x.dtype}")
+        if x.ndim not in (1, 2) or x.shape[0] != n_expected:
+            raise ValueError(
+                f"{name} expects an array of shape ({n_expected},) or ({n_expected}, k); "
+                f"got shape {x.shape}"
+            )
+        return x
+
+    def _apply(self, x):
+        if _is_device_array(x):
+            from .cuda import apply_device
+
+            return apply_device(self, x)
+        dtype = np.result_type(self.dtype, x.dtype)
+        if dtype not in SUPPORTED_DTYPES:
+            raise TypeError(
+                f"cannot apply a {self.dtype} KMatrix to {x.dtype} input: the result type "
+                f"{dtype} is not one of float32, float64, complex64, complex128"
+            )
+        if dtype.kind == "f" and x.dtype.kind == "c":  # pragma: no cover - result_type prevents it
+            raise TypeError("complex input needs a complex result type")
+        return apply_twiddle(self._compute_twiddle(dtype), x, self.shape[0], dtype)
+
+    def _matvec(self, x):
+        return self._apply(x)
+
+    def _matmat(self, x):
+        return self._apply(x)
+
+    def _rmatvec(self, x):
+        return self.H._apply(x)
+
+    def _rmatmat(self, x):
+        return self.H._apply(x)
+
+    def matvec(self, x):
+        """Return ``K @ x`` for ``x`` of shape ``(cols,)`` (or ``(cols, 1)``)."""
+        x = self._check_input(x, self.shape[1], "matvec")
+        if x.ndim == 2 and x.shape[1] != 1:
+            raise ValueError(
+                f"matvec expects shape ({self.shape[1]},) or ({self.shape[1]}, 1); got {x.shape}"
+            )
+        return self._apply(x)
+
+    def matmat(self, x):
+        """Return ``K @ X`` for ``X`` of shape ``(cols, k)``."""
+        x = self._check_input(x, self.shape[1], "matmat")
+        if x.ndim != 2:
+            raise ValueError(
+                f"matmat expects a 2-D array of shape ({self.shape[1]}, k); got shape {x.shape}"
+            )
+        return self._apply(x)
+
+    def rmatvec(self, x):
+        """Return ``K.H @ x`` for ``x`` of shape ``(rows,)``."""
+        x = self._check_input(x, self.shape[0], "rmatvec")
+        if x.ndim == 2 and x.shape[1] != 1:
+            raise ValueError(
+                f"rmatvec expects shape ({self.shape[0]},) or ({self.shape[0]}, 1); got {x.shape}"
+            )
+        return self.H._apply(x)
+
+    def rmatmat(self, x):
+        """Return ``K.H @ X`` for ``X`` of shape ``(rows, k)``."""
+        x = self._check_input(x, self.shape[0], "rmatmat")
+        if x.ndim != 2:
+            raise ValueError(
+                f"rmatmat expects a 2-D array of shape ({self.shape[0]}, k); got shape {x.shape}"
+            )
+        return self.H._apply(x)
+
+    def dot(self, x):
+        """``K @ x`` for arrays, the product K-matrix for a :class:`KMatrix`, ``c * K`` for scalars."""
+        if isinstance(x, KMatrix):
+            return _compose(self, x)
+        if isinstance(x, LinearOperator):
+            return super().dot(x)
+        if _check_scalar(x):
+            return self._scaled(x)
+        x = self._check_input(x, self.shape[1], "KMatrix @ x")
+        return self._apply(x)
+
+    def __matmul__(self, other):
+        if _check_scalar(other):
+            raise ValueError("scalar operands are not allowed with '@', use '*' instead")
+        return self.dot(other)
+
+    def __rmatmul__(self, other):
+        if _check_scalar(other):
+            raise ValueError("scalar operands are not allowed with '@', use '*' instead")
+        if isinstance(other, LinearOperator):
+            return NotImplemented
+        x = np.asarray(other) if not _is_device_array(other) else other
+        if _is_device_array(x):
+            raise TypeError("x @ K with a device array x is not supported; use K.T @ x.T")
+        if x.ndim == 1:
+            return self.T.dot(x)
+        if x.ndim == 2:
+            return self.T.dot(x.T).T
+        raise ValueError(f"x @ K expects x of shape ({self.shape[0]},) or (k, {self.shape[0]}); got {x.shape}")
+
+    def __call__(self, x):
+        return self.dot(x)
+
+    # ------------------------------------------------------------------ structure
+    def _adjoint(self):
+        h = self._cache.get("H")
+        if h is None:
+            tw = self._twiddle[::-1, ::-1].swapaxes(-1, -2).conj()
+            h = KMatrix(tw, (self.shape[1], self.shape[0]))
+            h._cache["H"] = self
+            self._cache["H"] = h
+        return h
+
+    def _transpose(self):
+        t = self._cache.get("T")
+        if t is None:
+            tw = self._twiddle[::-1, ::-1].swapaxes(-1, -2)
+            t = KMatrix(tw, (self.shape[1], self.shape[0]))
+            t._cache["T"] = self
+            self._cache["T"] = t
+        return t
+
+    @property
+    def H(self):
+        """Conjugate transpose, again a :class:`KMatrix`."""
+        return self._adjoint()
+
+    @property
+    def T(self):
+        """Transpose, again a :class:`KMatrix`."""
+        return self._transpose()
+
+    def adjoint(self):
+        """Conjugate transpose (same as ``K.H``)."""
+        return self._adjoint()
+
+    def transpose(self):
+        """Transpose (same as ``K.T``)."""
+        return self._transpose()
+
+    def conj(self):
+        """Entrywise complex conjugate, a :class:`KMatrix`."""
+        return KMatrix(self._twiddle.conj(), self.shape)
+
+    def copy(self):
+        """An independent copy."""
+        return KMatrix(self._twiddle, self.shape)
+
+    def astype(self, dtype):
+        """Return the operator with twiddles of ``dtype`` (one of the four supported ones).
+
+        Casting complex factors to a real dtype raises ``ValueError`` unless every
+        imaginary part is zero.
+        """
+        dtype = np.dtype(dtype)
+        if dtype not in SUPPORTED_DTYPES:
+            raise TypeError(
+                f"dtype must be one of float32, float64, complex64, complex128; got {dtype}"
+            )
+        tw = self._twiddle
+        if tw.dtype.kind == "c" and dtype.kind != "c":
+            if np.any(tw.imag != 0):
+                raise ValueError(
+                    f"cannot cast a {tw.dtype} KMatrix with nonzero imaginary parts to {dtype}"
+                )
+            tw = tw.real
+        return KMatrix(tw.astype(dtype), self.shape)
+
+    def toarray(self):
+        """Dense ``(rows, cols)`` ndarray, built column block by column block."""
+        rows, cols = self.shape
+        out = np.empty((rows, cols), dtype=self.dtype)
+        step = max(1, min(cols, (1 << 22) // self.internal_size))
+        for c0 in range(0, cols, step):
+            c1 = min(cols, c0 + step)
+            eye = np.zeros((cols, c1 - c0), dtype=self.dtype)
+            eye[np.arange(c0, c1), np.arange(c1 - c0)] = 1
+            out[:, c0:c1] = self._apply(eye)
+        return out
+
+    def todense(self):
+        """Same as :meth:`toarray` (an ndarray, not ``numpy.matrix``)."""
+        return self.toarray()
+
+    # ------------------------------------------------------------------ arithmetic
+    def _scaled(self, c):
+        dtype = np.result_type(self.dtype, c)
+        if dtype not in SUPPORTED_DTYPES:
+            raise TypeError(f"cannot scale a {self.dtype} KMatrix by {c!r} (result {dtype})")
+        tw = self._twiddle.astype(dtype, copy=True)
+        tw[0, 0] *= c
+        return KMatrix(tw, self.shape)
+
+    def __mul__(self, other):
+        if _check_scalar(other):
+            return self._scaled(other)
+        return self.dot(other)
+
+    def __rmul__(self, other):
+        if _check_scalar(other):
+            return self._scaled(other)
+        return NotImplemented
+
+    def __truediv__(self, other):
+        if _check_scalar(other):
+            if other == 0:
+                raise ZeroDivisionError("division of a KMatrix by zero")
+            return self._scaled(1 / other)
+        return NotImplemented
+
+    def __neg__(self):
+        return self._scaled(-1)
+
+    def __pos__(self):
+        return self
+
+    def __add__(self, other):
+        if isinstance(other, KMatrix):
+            from .constructors.closure import ksum
+
+            return ksum([self, other])
+        return super().__add__(other)
+
+    def __radd__(self, other):
+        if isinstance(other, KMatrix):
+            from .constructors.closure import ksum
+
+            return ksum([other, self])
+        if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
+            return self
+        return NotImplemented
+
+    def __sub__(self, other):
+        if isinstance(other, KMatrix):
+            return self + (-other)
+        return super().__sub__(other)
+
+
+def _compose(a, b):
+    """``a @ b`` as one K-matrix: blocks of ``b`` then of ``a``; widths add."""
+    if a.shape[1] != b.shape[0]:
+        raise ValueError(
+            f"cannot compose KMatrix of shape {a.shape} with KMatrix of shape {b.shape}: "
+            f"inner dimensions {a.shape[1]} and {b.shape[0]} differ"
+        )
+    dtype = np.result_type(a.dtype, b.dtype)
+    m = max(a.twiddle.shape[1], b.twiddle.shape[1])
+    n = 1 << m
+    ta = embed_twiddle(a.twiddle.astype(dtype), m)
+    tb = np.array(embed_twiddle(b.twiddle.astype(dtype), m), copy=True)
+    inner = a.shape[1]
+    if inner < n:
+        # S^T S between the two is the mask of the first `inner` coordinates; fold it
+        # into b's last factor (stride N/2, pair i = (i, i + N/2)).
+        i = np.arange(n // 2)
+        tb[-1, -1, :, 0, :] *= (i < inner)[:, None]
+        tb[-1, -1, :, 1, :] *= (i + n // 2 < inner)[:, None]
+    return KMatrix(np.concatenate([tb, ta], axis=0), (a.shape[0], b.shape[1]))

@@ -1,0 +1,164 @@
+"""Basic K-matrices: identity, diagonal and random."""
+
+__all__ = ["identity", "diag", "random"]
+
+import operator
+
+import numpy as np
+
+from .._layout import SUPPORTED_DTYPES, identity_twiddle, internal_size_for, log2_exact
+from .._operator import KMatrix
+
+_INITS = ("randn", "ortho", "identity")
+
+
+def _check_dtype(dtype):
+    dtype = np.dtype(dtype)
+    if dtype not in SUPPORTED_DTYPES:
+        raise TypeError(
+            f"dtype must be one of float32, float64, complex64, complex128; got {dtype}"
+        )
+    return dtype
+
+
+def _check_size(n, name="n"):
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {type(n).__name__}") from None
+    if n < 1:
+        raise ValueError(f"{name} must be >= 1; got {n}")
+    return n
+
+
+def _shape_pair(shape):
+    if isinstance(shape, (tuple, list)):
+        if len(shape) != 2:
+            raise ValueError(f"shape must be an int or a pair (rows, cols); got {shape!r}")
+        return _check_size(shape[0], "rows"), _check_size(shape[1], "cols")
+    n = _check_size(shape, "shape")
+    return n, n
+
+
+def identity(n, dtype=np.float64):
+    """Identity operator of size ``n`` as a K-matrix, width 1, expansion 1 (padded otherwise).
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> np.array_equal(km.identity(5).toarray(), np.eye(5))
+    True
+    """
+    n = _check_size(n)
+    dtype = _check_dtype(dtype)
+    big = internal_size_for(n, n)
+    return KMatrix(identity_twiddle(2, log2_exact(big), dtype), (n, n))
+
+
+def diag(d):
+    """Diagonal operator ``numpy.diag(d)`` as a K-matrix (width 1).
+
+    The diagonal sits in the first factor (stride N/2) of the first block; every other
+    factor is the identity. Integer and boolean ``d`` give a float64 operator, float32
+    stays float32.
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> km.diag([1.0, 2.0, 3.0]) @ np.ones(3)
+    array([1., 2., 3.])
+    """
+    d = np.asarray(d)
+    if d.ndim != 1 or d.size == 0:
+        raise ValueError(f"d must be a non-empty 1-D array; got shape {d.shape}")
+    if d.dtype.kind not in "biufc":
+        raise TypeError(f"d must be numeric; got dtype {d.dtype}")
+    dtype = _check_dtype(np.result_type(d.dtype, np.float32) if d.dtype.kind in "bi" else d.dtype)
+    if dtype.kind in "bi":  # pragma: no cover
+        dtype = np.dtype(np.float64)
+    if d.dtype.kind in "bi":
+        dtype = np.dtype(np.float64)
+    n = d.size
+    big = internal_size_for(n, n)
+    m = log2_exact(big)
+    tw = identity_twiddle(2, m, dtype)
+    full = np.ones(big, dtype=dtype)
+    full[:n] = d
+    tw[0, 0, :, 0, 0] = full[: big // 2]
+    tw[0, 0, :, 1, 1] = full[big // 2 :]
+    return KMatrix(tw, (n, n))
+
+
+def _haar_unitary_2x2(rng, count, complex_):
+    """``count`` Haar-random 2x2 orthogonal (real) or unitary (complex) matrices."""
+    if not complex_:
+        theta = rng.uniform(0, 2 * np.pi, count)
+        c, s = np.cos(theta), np.sin(theta)
+        sign = np.where(rng.random(count) < 0.5, 1.0, -1.0)  # rotation or reflection
+        q = np.empty((count, 2, 2))
+        q[:, 0, 0] = c
+        q[:, 0, 1] = -s * sign
+        q[:, 1, 0] = s
+        q[:, 1, 1] = c * sign
+        return q
+    z = (rng.standard_normal((count, 2, 2)) + 1j * rng.standard_normal((count, 2, 2))) / np.sqrt(2)
+    q, r = np.linalg.qr(z)
+    ph = np.diagonal(r, axis1=1, axis2=2)
+    ph = ph / np.abs(ph)
+    return q * ph[:, None, :]
+
+
+def random(shape, *, width=1, expansion=1, dtype=np.float64, init="randn", rng=None):
+    """Random K-matrix in ``(BB*)^width_expansion``.
+
+    Parameters
+    ----------
+    shape : int or (int, int)
+        Logical shape ``(rows, cols)``.
+    width : int, default 1
+        Number of BB* products.
+    expansion : float, default 1
+        Internal size is the smallest power of two ``>= expansion * max(rows, cols)``.
+    dtype : dtype, default float64
+    init : {"randn", "ortho", "identity"}
+        ``"randn"``: i.i.d. Gaussian entries with ``E|t|^2 = 1/2``, so every factor
+        preserves the expected squared norm of its input and long products neither
+        explode nor vanish. ``"ortho"``: every 2x2 is a random rotation/reflection
+        (Haar unitary for complex), so the internal operator is orthogonal/unitary.
+        ``"identity"``: every factor is the identity.
+    rng : None, int or numpy.random.Generator
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> K = km.random(16, init="ortho", rng=0)
+    >>> np.allclose(K.H @ (K @ np.eye(16)), np.eye(16))
+    True
+    """
+    rows, cols = _shape_pair(shape)
+    try:
+        width = operator.index(width)
+    except TypeError:
+        raise TypeError(f"width must be an integer; got {type(width).__name__}") from None
+    if width < 1:
+        raise ValueError(f"width must be >= 1; got {width}")
+    if not isinstance(expansion, (int, float, np.integer, np.floating)) or not expansion >= 1:
+        raise ValueError(f"expansion must be a number >= 1; got {expansion!r}")
+    dtype = _check_dtype(dtype)
+    if init not in _INITS:
+        raise ValueError(f"init must be one of {_INITS}; got {init!r}")
+    rng = np.random.default_rng(rng)
+    big = internal_size_for(rows, cols, expansion)
+    m = log2_exact(big)
+    shape5 = (2 * width, m, big // 2, 2, 2)
+    if init == "identity":
+        tw = identity_twiddle(2 * width, m, dtype)
+    elif init == "randn":
+        if dtype.kind == "c":
+            tw = (rng.standard_normal(shape5) + 1j * rng.standard_normal(shape5)) / 2
+        else:
+            tw = rng.standard_normal(shape5) / np.sqrt(2)
+    else:
+        count = int(np.prod(shape5[:3]))
+        tw = _haar_unitary_2x2(rng, count, dtype.kind == "c").reshape(shape5)
+    return KMatrix(tw.astype(dtype), (rows, cols))
