@@ -14,7 +14,16 @@ True
 
 from ._operator import KMatrix
 from .constructors.basic import diag, identity, random
+from .constructors.circulant import circulant, convolution, toeplitz
+from .constructors.closure import kron
+from .constructors.closure import ksum as sum  # noqa: A001 - km.sum([...]) is the closure sum
+from .constructors.fourier import dft, hadamard, idft
+from .constructors.lowrank import low_rank
+from .constructors.permutation import bit_reversal, permutation
+from .constructors.sparse import sparse
+from .factorize import factorize
 from .io import load, save
+from .learn import fit, vjp
 
 __version__ = "0.1.0"
 
@@ -23,6 +32,21 @@ __all__ = [
     "identity",
     "diag",
     "random",
+    "permutation",
+    "bit_reversal",
+    "hadamard",
+    "dft",
+    "idft",
+    "circulant",
+    "toeplitz",
+    "convolution",
+    "sparse",
+    "low_rank",
+    "sum",
+    "kron",
     "save",
     "load",
+    "vjp",
+    "fit",
+    "factorize",
 ]
