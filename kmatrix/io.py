@@ -57,9 +57,10 @@ def load(file):
     (4, 4)
     """
     try:
-        with np.load(file, allow_pickle=False) as z:
-            if not isinstance(z, np.lib.npyio.NpzFile):
-                raise ValueError("not a kmatrix file: expected an .npz archive")
+        z = np.load(file, allow_pickle=False)
+        if not isinstance(z, np.lib.npyio.NpzFile):
+            raise ValueError(f"not a kmatrix file: expected an .npz archive, got {type(z).__name__}")
+        with z:
             keys = set(z.files)
             if keys != _KEYS:
                 raise ValueError(

@@ -121,9 +121,10 @@ def random(shape, *, width=1, expansion=1, dtype=np.float64, init="randn", rng=N
         Internal size is the smallest power of two ``>= expansion * max(rows, cols)``.
     dtype : dtype, default float64
     init : {"randn", "ortho", "identity"}
-        ``"randn"``: i.i.d. Gaussian entries with ``E|t|^2 = 1/2``, so every factor
-        preserves the expected squared norm of its input and long products neither
-        explode nor vanish. ``"ortho"``: every 2x2 is a random rotation/reflection
+        ``"randn"``: Gaussian 2x2 maps, each rescaled to Frobenius norm ``sqrt(2)``
+        (that of a rotation), so ``E|t|^2 = 1/2``, every factor preserves the expected
+        squared norm of its input, and -- unlike i.i.d. entries, whose typical norm
+        decays with depth -- long products neither explode nor vanish. ``"ortho"``: every 2x2 is a random rotation/reflection
         (Haar unitary for complex), so the internal operator is orthogonal/unitary.
         ``"identity"``: every factor is the identity.
     rng : None, int or numpy.random.Generator
@@ -154,10 +155,12 @@ def random(shape, *, width=1, expansion=1, dtype=np.float64, init="randn", rng=N
     if init == "identity":
         tw = identity_twiddle(2 * width, m, dtype)
     elif init == "randn":
+        tw = rng.standard_normal(shape5)
         if dtype.kind == "c":
-            tw = (rng.standard_normal(shape5) + 1j * rng.standard_normal(shape5)) / 2
-        else:
-            tw = rng.standard_normal(shape5) / np.sqrt(2)
+            tw = tw + 1j * rng.standard_normal(shape5)
+        # Scale every 2x2 to the Frobenius norm of an orthogonal one (sqrt 2): plain
+        # i.i.d. entries keep E|Kx|^2 but the typical |Kx| decays with depth.
+        tw *= np.sqrt(2) / np.linalg.norm(tw, axis=(-2, -1), keepdims=True)
     else:
         count = int(np.prod(shape5[:3]))
         tw = _haar_unitary_2x2(rng, count, dtype.kind == "c").reshape(shape5)
