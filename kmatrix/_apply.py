@@ -62,30 +62,37 @@ def _run_columns(kernel, args, work, k):
         f.result()
 
 
-def apply_twiddle(tw, x, rows, dtype):
+def apply_twiddle(tw, plan, x, rows, dtype, dense=None):
     """Return ``S_rows E S_cols^T x`` for the twiddle ``tw`` (already of ``dtype``).
 
-    ``tw`` is either a real twiddle or a pair ``(real, imag)`` of split complex twiddles.
-    ``x`` is a host array of shape ``(cols,)`` or ``(cols, k)`` with ``cols <= N``.
+    ``tw`` is either a real twiddle or a pair ``(real, imag)`` of split complex twiddles,
+    ``plan`` its :class:`~kmatrix._plan.Plan`. ``x`` is a host array of shape ``(cols,)``
+    or ``(cols, k)`` with ``cols <= N``. ``dense``, when given, is the ``(rows, cols)``
+    matrix, used instead of the kernel (small operators, where BLAS wins).
     """
+    if dense is not None:
+        return dense @ x.astype(dtype, copy=False)
     split = isinstance(tw, tuple)
     n = 2 * (tw[0] if split else tw).shape[2]
     cols = x.shape[0]
-    if x.ndim == 1:
-        work = np.zeros(n, dtype=dtype)
+    work = np.zeros((n,) + x.shape[1:], dtype=dtype)
+    if plan.gather_in is None:
         work[:cols] = x
-        if split:
-            cpu.apply_complex_vec(tw[0], tw[1], work)
-        else:
-            cpu.apply_real_vec(tw, work)
-        return work[:rows]
-    k = x.shape[1]
-    work = np.zeros((n, k), dtype=dtype)
-    work[:cols] = x
-    if k == 0:
-        return work[:rows]
-    if split:
-        _run_columns(cpu.apply_complex, tw, work, k)
     else:
-        _run_columns(cpu.apply_real, (tw,), work, k)
-    return work[:rows]
+        g = plan.gather_in
+        sel = g < cols
+        work[sel] = x[g[sel]]
+    if plan.steps.shape[0]:
+        if x.ndim == 1:
+            if split:
+                cpu.apply_complex_vec(tw[0], tw[1], plan.steps, work)
+            else:
+                cpu.apply_real_vec(tw, plan.steps, work)
+        elif x.shape[1]:
+            if split:
+                _run_columns(cpu.apply_complex, (tw[0], tw[1], plan.steps), work, x.shape[1])
+            else:
+                _run_columns(cpu.apply_real, (tw, plan.steps), work, x.shape[1])
+    if plan.gather_out is None:
+        return work[:rows]
+    return work[plan.gather_out[:rows]]

@@ -9,6 +9,7 @@ from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
 from ._apply import apply_twiddle
+from ._plan import make_plan
 from ._layout import (
     SUPPORTED_DTYPES,
     embed_twiddle,
@@ -17,6 +18,8 @@ from ._layout import (
 )
 
 _NUMERIC_KINDS = "biufc"
+# Operators with internal size up to this are applied as a cached dense matrix.
+DENSE_MAX_N = 64
 
 
 def _is_device_array(x):
@@ -172,6 +175,25 @@ class KMatrix(LinearOperator):
             self._cache[dtype] = tw
         return tw
 
+    def _plan(self):
+        plan = self._cache.get("plan")
+        if plan is None:
+            plan = self._cache["plan"] = make_plan(self._twiddle)
+        return plan
+
+    def _dense(self, dtype):
+        """Materialized matrix for small operators (BLAS beats the kernel there), cached."""
+        if self.internal_size > DENSE_MAX_N:
+            return None
+        key = ("dense", dtype)
+        d = self._cache.get(key)
+        if d is None:
+            cols = self.shape[1]
+            eye = np.eye(cols, dtype=dtype)
+            d = apply_twiddle(self._compute_twiddle(dtype), self._plan(), eye, self.shape[0], dtype)
+            d = self._cache[key] = np.ascontiguousarray(d)
+        return d
+
     def _check_input(self, x, n_expected, name):
         if _is_device_array(x):
             return x
@@ -203,7 +225,9 @@ class KMatrix(LinearOperator):
             )
         if dtype.kind == "f" and x.dtype.kind == "c":  # pragma: no cover - result_type prevents it
             raise TypeError("complex input needs a complex result type")
-        return apply_twiddle(self._compute_twiddle(dtype), x, self.shape[0], dtype)
+        return apply_twiddle(
+            self._compute_twiddle(dtype), self._plan(), x, self.shape[0], dtype, self._dense(dtype)
+        )
 
     def _matvec(self, x):
         return self._apply(x)

@@ -39,8 +39,13 @@ def _group_base(g, lo):
 
 
 @njit(**_OPTS)
-def apply_real(tw, x, c0, c1, tb):
-    """Apply real twiddle ``tw`` in place to columns ``c0:c1`` of ``x`` (shape (N, k))."""
+def apply_real(tw, steps, x, c0, c1, tb):
+    """Apply real twiddle ``tw`` in place to columns ``c0:c1`` of ``x`` (shape (N, k)).
+
+    ``steps`` (int64, shape (S, 3)) lists what to apply, in order: ``(block, j, 2)``
+    applies factors ``j`` and ``j + 1`` of ``block`` fused, ``(block, j, 1)`` factor
+    ``j`` alone. Factors not listed (identities) are skipped.
+    """
     nb, m, half = tw.shape[0], tw.shape[1], tw.shape[2]
     n = 2 * half
     buf = np.zeros((n, tb), dtype=x.dtype)
@@ -49,9 +54,10 @@ def apply_real(tw, x, c0, c1, tb):
         for r in range(n):
             for c in range(w):
                 buf[r, c] = x[r, t0 + c]
-        for blk in range(nb):
-            j = 0
-            while j + 1 < m:
+        for s in range(steps.shape[0]):
+            blk = steps[s, 0]
+            j = steps[s, 1]
+            if steps[s, 2] == 2:
                 a = _stride(blk, j, m)
                 b = _stride(blk, j + 1, m)
                 lo = min(a, b)
@@ -82,8 +88,7 @@ def apply_real(tw, x, c0, c1, tb):
                         buf[x2, c] = c10 * u0 + c11 * u2
                         buf[x1, c] = d00 * u1 + d01 * u3
                         buf[x3, c] = d10 * u1 + d11 * u3
-                j += 2
-            if j < m:
+            else:
                 st = _stride(blk, j, m)
                 for i in range(half):
                     p = 2 * (i - (i & (st - 1))) + (i & (st - 1))
@@ -100,7 +105,7 @@ def apply_real(tw, x, c0, c1, tb):
 
 
 @njit(**_OPTS)
-def apply_complex(twr, twi, x, c0, c1, tb):
+def apply_complex(twr, twi, steps, x, c0, c1, tb):
     """Complex twin of :func:`apply_real`; the twiddle comes split as ``(twr, twi)``."""
     nb, m, half = twr.shape[0], twr.shape[1], twr.shape[2]
     n = 2 * half
@@ -113,9 +118,10 @@ def apply_complex(twr, twi, x, c0, c1, tb):
                 v = x[r, t0 + c]
                 br[r, c] = v.real
                 bi[r, c] = v.imag
-        for blk in range(nb):
-            j = 0
-            while j + 1 < m:
+        for s in range(steps.shape[0]):
+            blk = steps[s, 0]
+            j = steps[s, 1]
+            if steps[s, 2] == 2:
                 a = _stride(blk, j, m)
                 b = _stride(blk, j + 1, m)
                 lo = min(a, b)
@@ -163,8 +169,7 @@ def apply_complex(twr, twi, x, c0, c1, tb):
                         bi[x1, c] = dr00 * u1i + di00 * u1r + dr01 * u3i + di01 * u3r
                         br[x3, c] = dr10 * u1r - di10 * u1i + dr11 * u3r - di11 * u3i
                         bi[x3, c] = dr10 * u1i + di10 * u1r + dr11 * u3i + di11 * u3r
-                j += 2
-            if j < m:
+            else:
                 st = _stride(blk, j, m)
                 for i in range(half):
                     p = 2 * (i - (i & (st - 1))) + (i & (st - 1))
@@ -185,11 +190,12 @@ def apply_complex(twr, twi, x, c0, c1, tb):
 
 
 @njit(**_OPTS)
-def apply_real_vec(tw, x):
+def apply_real_vec(tw, steps, x):
     """Apply real twiddle ``tw`` in place to the vector ``x`` (length N)."""
     nb, m, half = tw.shape[0], tw.shape[1], tw.shape[2]
-    for blk in range(nb):
-        for j in range(m):
+    for s in range(steps.shape[0]):
+        blk = steps[s, 0]
+        for j in range(steps[s, 1], steps[s, 1] + steps[s, 2]):
             st = _stride(blk, j, m)
             for i in range(half):
                 lo = i & (st - 1)
@@ -202,7 +208,7 @@ def apply_real_vec(tw, x):
 
 
 @njit(**_OPTS)
-def apply_complex_vec(twr, twi, x):
+def apply_complex_vec(twr, twi, steps, x):
     """Apply a split complex twiddle in place to the complex vector ``x`` (planar inside)."""
     nb, m, half = twr.shape[0], twr.shape[1], twr.shape[2]
     n = 2 * half
@@ -211,8 +217,9 @@ def apply_complex_vec(twr, twi, x):
     for r in range(n):
         xr[r] = x[r].real
         xi[r] = x[r].imag
-    for blk in range(nb):
-        for j in range(m):
+    for s in range(steps.shape[0]):
+        blk = steps[s, 0]
+        for j in range(steps[s, 1], steps[s, 1] + steps[s, 2]):
             st = _stride(blk, j, m)
             for i in range(half):
                 lo = i & (st - 1)
