@@ -18,8 +18,8 @@ import numpy as np
 
 from .kernels import cpu
 
-# Work below this many entries (N * k) runs on the calling thread: splitting costs more.
-_PARALLEL_MIN_WORK = 1 << 15
+# Work arrays smaller than this run on the calling thread: splitting costs more.
+_PARALLEL_MIN_BYTES = 1 << 18
 _pool = None
 _pool_lock = threading.Lock()
 
@@ -43,56 +43,81 @@ def _get_pool():
         return _pool
 
 
-def _run_columns(kernel, args, work, k):
-    """Run ``kernel(*args, work, c0, c1, tile)`` over column ranges covering ``0:k``."""
+def _slab_rows(n, chunk, width_bytes):
+    """Rows ``L`` per slab so that a slab ((N/C) * L rows of one tile) stays near L2 size."""
+    budget = 1 << 18
+    per_row = (n // chunk) * width_bytes
+    slab = 1
+    while slab < chunk and 2 * slab * per_row <= budget:
+        slab *= 2
+    return slab
+
+
+def _run_columns(kernel, args, k, nbytes):
+    """Run ``kernel(*args, c0, c1, tile)`` over column ranges covering ``0:k``."""
     nt = n_threads()
-    if nt == 1 or work.size < _PARALLEL_MIN_WORK or k < 2 * 8:
-        kernel(*args, work, 0, k, min(cpu.TILE, k))
+    if nt == 1 or nbytes < _PARALLEL_MIN_BYTES or k < 16:
+        kernel(*args, 0, k, min(cpu.TILE, k))
         return
     nt = min(nt, k // 8)
-    # Chunks are multiples of 8 columns so each stays whole cache lines.
+    # Chunks are multiples of 8 columns so threads never share a cache line.
     step = -(-k // nt)
     step = -(-step // 8) * 8
     bounds = [(c0, min(k, c0 + step)) for c0 in range(0, k, step)]
     tile = min(cpu.TILE, step)
-    futures = [_get_pool().submit(kernel, *args, work, c0, c1, tile) for c0, c1 in bounds[1:]]
+    futures = [_get_pool().submit(kernel, *args, c0, c1, tile) for c0, c1 in bounds[1:]]
     c0, c1 = bounds[0]
-    kernel(*args, work, c0, c1, tile)
+    kernel(*args, c0, c1, tile)
     for f in futures:
         f.result()
 
 
-def apply_twiddle(tw, plan, x, rows, dtype, dense=None):
-    """Return ``S_rows E S_cols^T x`` for the twiddle ``tw`` (already of ``dtype``).
+def apply_twiddle(packed, plan, x, rows, dtype, dense=None):
+    """Return ``S_rows E S_cols^T x`` for a planned twiddle.
 
-    ``tw`` is either a real twiddle or a pair ``(real, imag)`` of split complex twiddles,
-    ``plan`` its :class:`~kmatrix._plan.Plan`. ``x`` is a host array of shape ``(cols,)``
-    or ``(cols, k)`` with ``cols <= N``. ``dense``, when given, is the ``(rows, cols)``
-    matrix, used instead of the kernel (small operators, where BLAS wins).
+    ``packed`` is :func:`~kmatrix._plan.pack` of the twiddle cast to ``dtype`` -- for a
+    complex ``dtype`` a pair ``(real, imag)`` of packed arrays; ``plan`` its
+    :class:`~kmatrix._plan.Plan`. ``x`` is a host array of shape ``(cols,)`` or
+    ``(cols, k)``, ``cols <= N``. ``dense``, when given, is the ``(rows, cols)`` matrix,
+    used instead of the kernel (small operators, where BLAS wins).
     """
     if dense is not None:
         return dense @ x.astype(dtype, copy=False)
-    split = isinstance(tw, tuple)
-    n = 2 * (tw[0] if split else tw).shape[2]
+    n = plan.size
     cols = x.shape[0]
-    work = np.zeros((n,) + x.shape[1:], dtype=dtype)
-    if plan.gather_in is None:
-        work[:cols] = x
-    else:
-        g = plan.gather_in
-        sel = g < cols
-        work[sel] = x[g[sel]]
+    complex_ = dtype.kind == "c"
+    real_dtype = np.finfo(dtype).dtype
+    parts = 2 if complex_ else 1
+    work = [np.zeros((n,) + x.shape[1:], dtype=real_dtype) for _ in range(parts)]
+    srcs = (x.real, x.imag) if complex_ else (x,)
+    for w, src in zip(work, srcs):
+        if plan.gather_in is None:
+            w[:cols] = src
+        else:
+            g = plan.gather_in
+            sel = g < cols
+            w[sel] = src[g[sel]]
     if plan.steps.shape[0]:
         if x.ndim == 1:
-            if split:
-                cpu.apply_complex_vec(tw[0], tw[1], plan.steps, work)
+            if complex_:
+                cpu.apply_complex_vec(packed[0], packed[1], plan.steps, work[0], work[1])
             else:
-                cpu.apply_real_vec(tw, plan.steps, work)
+                cpu.apply_real_vec(packed, plan.steps, work[0])
         elif x.shape[1]:
-            if split:
-                _run_columns(cpu.apply_complex, (tw[0], tw[1], plan.steps), work, x.shape[1])
+            k = x.shape[1]
+            tile_bytes = min(cpu.TILE, k) * real_dtype.itemsize * parts
+            slab = _slab_rows(n, plan.chunk, tile_bytes)
+            head = (plan.steps, plan.phases, plan.chunk, slab)
+            if complex_:
+                args = (packed[0], packed[1]) + head + (work[0], work[1])
+                _run_columns(cpu.apply_complex, args, k, work[0].nbytes * parts)
             else:
-                _run_columns(cpu.apply_real, (tw, plan.steps), work, x.shape[1])
-    if plan.gather_out is None:
-        return work[:rows]
-    return work[plan.gather_out[:rows]]
+                _run_columns(cpu.apply_real, (packed,) + head + (work[0],), k, work[0].nbytes)
+    out_rows = slice(0, rows) if plan.gather_out is None else plan.gather_out[:rows]
+    if complex_:
+        out = np.empty((rows,) + x.shape[1:], dtype=dtype)
+        out.real = work[0][out_rows]
+        out.imag = work[1][out_rows]
+        return out
+    return work[0][out_rows]
+

@@ -9,7 +9,7 @@ from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
 from ._apply import apply_twiddle
-from ._plan import make_plan
+from ._plan import make_plan, pack
 from ._layout import (
     SUPPORTED_DTYPES,
     embed_twiddle,
@@ -163,17 +163,17 @@ class KMatrix(LinearOperator):
         return (KMatrix, (np.array(self._twiddle), self.shape))
 
     # ------------------------------------------------------------------ apply
-    def _compute_twiddle(self, dtype):
-        """Twiddle cast to ``dtype`` (split into real/imag for complex), cached."""
-        tw = self._cache.get(dtype)
-        if tw is None:
-            full = self._twiddle.astype(dtype, copy=False)
+    def _packed(self, dtype):
+        """Planned 2x2 maps cast to ``dtype`` (split into real/imag for complex), cached."""
+        pk = self._cache.get(dtype)
+        if pk is None:
+            full = pack(self._plan(), self._twiddle.astype(dtype, copy=False))
             if dtype.kind == "c":
-                tw = (np.ascontiguousarray(full.real), np.ascontiguousarray(full.imag))
+                pk = (np.ascontiguousarray(full.real), np.ascontiguousarray(full.imag))
             else:
-                tw = np.ascontiguousarray(full)
-            self._cache[dtype] = tw
-        return tw
+                pk = full
+            self._cache[dtype] = pk
+        return pk
 
     def _plan(self):
         plan = self._cache.get("plan")
@@ -190,7 +190,7 @@ class KMatrix(LinearOperator):
         if d is None:
             cols = self.shape[1]
             eye = np.eye(cols, dtype=dtype)
-            d = apply_twiddle(self._compute_twiddle(dtype), self._plan(), eye, self.shape[0], dtype)
+            d = apply_twiddle(self._packed(dtype), self._plan(), eye, self.shape[0], dtype)
             d = self._cache[key] = np.ascontiguousarray(d)
         return d
 
@@ -226,7 +226,7 @@ class KMatrix(LinearOperator):
         if dtype.kind == "f" and x.dtype.kind == "c":  # pragma: no cover - result_type prevents it
             raise TypeError("complex input needs a complex result type")
         return apply_twiddle(
-            self._compute_twiddle(dtype), self._plan(), x, self.shape[0], dtype, self._dense(dtype)
+            self._packed(dtype), self._plan(), x, self.shape[0], dtype, self._dense(dtype)
         )
 
     def _matvec(self, x):

@@ -16,7 +16,7 @@ from oracle import DTYPES, apply_reference, tol
 
 def kernel_apply(K, x):
     dtype = np.result_type(K.dtype, x.dtype)
-    return apply_twiddle(K._compute_twiddle(dtype), make_plan(K.twiddle), x, K.shape[0], dtype)
+    return apply_twiddle(K._packed(dtype), K._plan(), x, K.shape[0], dtype)
 
 
 def rand(rng, shape, dtype):
@@ -77,10 +77,12 @@ def test_swap_only_twiddles_are_exact_gathers(m, seed):
 def test_fused_and_single_steps_planned():
     K = km.random(64, width=1, rng=0)  # m = 6: three fused steps per block
     plan = make_plan(K.twiddle)
-    assert plan.steps.tolist() == [[0, 0, 2], [0, 2, 2], [0, 4, 2], [1, 0, 2], [1, 2, 2], [1, 4, 2]]
+    assert plan.factors == ((0, 0, 2), (0, 2, 2), (0, 4, 2), (1, 0, 2), (1, 2, 2), (1, 4, 2))
+    assert plan.steps[:, :2].tolist() == [[32, 16], [8, 4], [2, 1], [1, 2], [4, 8], [16, 32]]
+    assert plan.phases.tolist() == [[0, 0, 6]]  # N <= CHUNK_ROWS: one chunk phase
     K = km.random(32, width=1, rng=0)  # m = 5: a single step closes each block
-    assert make_plan(K.twiddle).steps[:, 2].tolist() == [2, 2, 1, 2, 2, 1]
-    assert make_plan(km.identity(16).twiddle).steps.shape == (0, 3)
+    assert [f[2] for f in make_plan(K.twiddle).factors] == [2, 2, 1, 2, 2, 1]
+    assert make_plan(km.identity(16).twiddle).steps.shape[0] == 0
 
 
 def test_large_batches_split_over_threads_match_serial(monkeypatch):
@@ -93,3 +95,35 @@ def test_large_batches_split_over_threads_match_serial(monkeypatch):
     monkeypatch.setenv("KMATRIX_NUM_THREADS", "3")
     monkeypatch.setattr(ap, "_pool", None)
     np.testing.assert_array_equal(kernel_apply(K, X), serial)
+
+
+def test_phases_split_at_chunk_rows(monkeypatch):
+    import kmatrix._plan as plan_mod
+
+    monkeypatch.setattr(plan_mod, "CHUNK_ROWS", 8)
+    K = km.random(64, width=2, rng=0)  # m = 6, C = 8: strides 32,16,8 | 4,2,1
+    plan = make_plan(K.twiddle)
+    assert plan.chunk == 8
+    # slab (b0 big), chunk (b0 small + b1 small), slab (b1 big + b2 big), chunk, slab
+    assert plan.phases[:, 0].tolist() == [1, 0, 1, 0, 1]
+    for s0, s1 in plan.phases[:, 1:]:
+        big = {bool(a >= 8) for a, b, _, _ in plan.steps[s0:s1]}
+        assert len(big) == 1
+
+
+@given(st.integers(2, 9), st.integers(1, 3), st.sampled_from(DTYPES), st.integers(0, 2**32 - 1),
+       st.sampled_from([1, 3, 16, 40]))
+def test_cache_blocked_phases_match_oracle(m, w, dtype, seed, k):
+    import kmatrix._plan as plan_mod
+
+    old = plan_mod.CHUNK_ROWS
+    plan_mod.CHUNK_ROWS = 4  # force slab and chunk phases at small sizes
+    try:
+        K = km.random(1 << m, width=w, dtype=dtype, rng=seed)
+        rng = np.random.default_rng(seed)
+        X = rand(rng, (K.shape[1], k), dtype)
+        got = kernel_apply(K, X)
+    finally:
+        plan_mod.CHUNK_ROWS = old
+    ref = apply_reference(K.twiddle, X, K.shape)
+    np.testing.assert_allclose(got, ref, atol=tol(K, np.abs(X).max() * K.internal_size), rtol=0)

@@ -1,35 +1,35 @@
-"""Numba CPU kernels that apply every factor of a twiddle in one call.
+"""Numba CPU kernels that apply a whole planned butterfly product in one call.
 
-Two consecutive factors of a block are fused ("radix-4"): the four entries
-``base + {0, a, b, a + b}`` are loaded once, both 2x2 maps applied, and stored once,
-which halves the passes over the data.  Batched inputs are processed in column tiles
-of ``TILE`` entries copied into a small contiguous buffer, so the innermost loop runs
-over the batch and vectorizes; complex data is split into planar real/imaginary
-buffers inside the kernel for the same reason.  Kernels work in place on an
-``(N, k)`` C-ordered array (or a length-``N`` vector) and release the GIL, so Python
-threads may run them on disjoint column ranges concurrently.
+The plan (:mod:`kmatrix._plan`) hands the kernels a list of *steps* -- one factor, or two
+adjacent factors of a block fused ("radix-4": the entries ``base + {0, a, b, a + b}``
+are loaded once, both 2x2 maps applied, stored once) -- with their 2x2 maps *packed*
+contiguously in the order the kernel reads them, and a list of *phases*:
+
+* a chunk phase holds steps whose strides are all ``< C``: they act inside aligned
+  chunks of ``C`` rows, so the kernel runs all of them on one chunk while it is in cache;
+* a slab phase holds steps whose strides are all ``>= C``: they act on rows with equal
+  ``row mod C``, so the kernel runs all of them on the slab of rows with
+  ``row mod C`` in ``[l0, l0 + L)`` while it is in cache.
+
+A BB* is then three sweeps over the data instead of one per factor ("four-step"
+blocking). Data is an ``(N, k)`` C-ordered array; within a chunk or slab the kernel
+walks column tiles and the innermost loop runs over the batch, so it vectorizes.
+Complex data is planar (separate real and imaginary arrays). Kernels work in place,
+on the column range ``c0:c1`` only, and release the GIL, so threads can share an array.
 """
 
-__all__ = ["TILE", "apply_real", "apply_complex", "apply_real_vec", "apply_complex_vec"]
+__all__ = [
+    "TILE",
+    "apply_real",
+    "apply_complex",
+    "apply_real_vec",
+    "apply_complex_vec",
+]
 
-import numpy as np
 from numba import njit
 
-TILE = 64  # default column tile: twiddles are re-read once per tile
+TILE = 64  # columns per tile: wide enough to amortize twiddle loads, small enough for L1
 _OPTS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
-
-
-@njit(inline="always")
-def _stride(blk, j, m):
-    if blk % 2 == 0:
-        return 1 << (m - 1 - j)
-    return 1 << j
-
-
-@njit(inline="always")
-def _pair(p, st):
-    # pair index of the pair (p, p + st): drop bit log2(st) of p
-    return ((p // (2 * st)) * st) + (p & (st - 1))
 
 
 @njit(inline="always")
@@ -38,201 +38,262 @@ def _group_base(g, lo):
     return ((g // lo) * (4 * lo)) + (g & (lo - 1))
 
 
-@njit(**_OPTS)
-def apply_real(tw, steps, x, c0, c1, tb):
-    """Apply real twiddle ``tw`` in place to columns ``c0:c1`` of ``x`` (shape (N, k)).
+@njit(inline="always")
+def _pair_base(i, st):
+    # insert one zero bit at position log2(st) of i
+    return ((i // st) * (2 * st)) + (i & (st - 1))
 
-    ``steps`` (int64, shape (S, 3)) lists what to apply, in order: ``(block, j, 2)``
-    applies factors ``j`` and ``j + 1`` of ``block`` fused, ``(block, j, 1)`` factor
-    ``j`` alone. Factors not listed (identities) are skipped.
+
+@njit(**_OPTS)
+def _fused_real(pk, off, a, b, x, g0, g1, gstep, l0, l1, t0, tb):
+    lo = min(a, b)
+    for gg in range(g0, g1):
+        for l in range(l0, l1):
+            g = gg * gstep + l
+            x0 = _group_base(g, lo)
+            x1 = x0 + a
+            x2 = x0 + b
+            x3 = x1 + b
+            o = off + 16 * g
+            a00 = pk[o]; a01 = pk[o + 1]; a10 = pk[o + 2]; a11 = pk[o + 3]
+            b00 = pk[o + 4]; b01 = pk[o + 5]; b10 = pk[o + 6]; b11 = pk[o + 7]
+            c00 = pk[o + 8]; c01 = pk[o + 9]; c10 = pk[o + 10]; c11 = pk[o + 11]
+            d00 = pk[o + 12]; d01 = pk[o + 13]; d10 = pk[o + 14]; d11 = pk[o + 15]
+            for c in range(t0, t0 + tb):
+                v0 = x[x0, c]; v1 = x[x1, c]; v2 = x[x2, c]; v3 = x[x3, c]
+                u0 = a00 * v0 + a01 * v1
+                u1 = a10 * v0 + a11 * v1
+                u2 = b00 * v2 + b01 * v3
+                u3 = b10 * v2 + b11 * v3
+                x[x0, c] = c00 * u0 + c01 * u2
+                x[x2, c] = c10 * u0 + c11 * u2
+                x[x1, c] = d00 * u1 + d01 * u3
+                x[x3, c] = d10 * u1 + d11 * u3
+
+
+@njit(**_OPTS)
+def _single_real(pk, off, st, x, i0, i1, istep, l0, l1, t0, tb):
+    for ii in range(i0, i1):
+        for l in range(l0, l1):
+            i = ii * istep + l
+            p = _pair_base(i, st)
+            q = p + st
+            o = off + 4 * i
+            t00 = pk[o]; t01 = pk[o + 1]; t10 = pk[o + 2]; t11 = pk[o + 3]
+            for c in range(t0, t0 + tb):
+                vp = x[p, c]; vq = x[q, c]
+                x[p, c] = t00 * vp + t01 * vq
+                x[q, c] = t10 * vp + t11 * vq
+
+
+@njit(**_OPTS)
+def _fused_complex(pr, pi, off, a, b, xr, xi, g0, g1, gstep, l0, l1, t0, tb):
+    lo = min(a, b)
+    for gg in range(g0, g1):
+        for l in range(l0, l1):
+            g = gg * gstep + l
+            x0 = _group_base(g, lo)
+            x1 = x0 + a
+            x2 = x0 + b
+            x3 = x1 + b
+            o = off + 16 * g
+            ar00 = pr[o]; ar01 = pr[o + 1]; ar10 = pr[o + 2]; ar11 = pr[o + 3]
+            br00 = pr[o + 4]; br01 = pr[o + 5]; br10 = pr[o + 6]; br11 = pr[o + 7]
+            cr00 = pr[o + 8]; cr01 = pr[o + 9]; cr10 = pr[o + 10]; cr11 = pr[o + 11]
+            dr00 = pr[o + 12]; dr01 = pr[o + 13]; dr10 = pr[o + 14]; dr11 = pr[o + 15]
+            ai00 = pi[o]; ai01 = pi[o + 1]; ai10 = pi[o + 2]; ai11 = pi[o + 3]
+            bi00 = pi[o + 4]; bi01 = pi[o + 5]; bi10 = pi[o + 6]; bi11 = pi[o + 7]
+            ci00 = pi[o + 8]; ci01 = pi[o + 9]; ci10 = pi[o + 10]; ci11 = pi[o + 11]
+            di00 = pi[o + 12]; di01 = pi[o + 13]; di10 = pi[o + 14]; di11 = pi[o + 15]
+            for c in range(t0, t0 + tb):
+                v0r = xr[x0, c]; v1r = xr[x1, c]; v2r = xr[x2, c]; v3r = xr[x3, c]
+                v0i = xi[x0, c]; v1i = xi[x1, c]; v2i = xi[x2, c]; v3i = xi[x3, c]
+                u0r = ar00 * v0r - ai00 * v0i + ar01 * v1r - ai01 * v1i
+                u0i = ar00 * v0i + ai00 * v0r + ar01 * v1i + ai01 * v1r
+                u1r = ar10 * v0r - ai10 * v0i + ar11 * v1r - ai11 * v1i
+                u1i = ar10 * v0i + ai10 * v0r + ar11 * v1i + ai11 * v1r
+                u2r = br00 * v2r - bi00 * v2i + br01 * v3r - bi01 * v3i
+                u2i = br00 * v2i + bi00 * v2r + br01 * v3i + bi01 * v3r
+                u3r = br10 * v2r - bi10 * v2i + br11 * v3r - bi11 * v3i
+                u3i = br10 * v2i + bi10 * v2r + br11 * v3i + bi11 * v3r
+                xr[x0, c] = cr00 * u0r - ci00 * u0i + cr01 * u2r - ci01 * u2i
+                xi[x0, c] = cr00 * u0i + ci00 * u0r + cr01 * u2i + ci01 * u2r
+                xr[x2, c] = cr10 * u0r - ci10 * u0i + cr11 * u2r - ci11 * u2i
+                xi[x2, c] = cr10 * u0i + ci10 * u0r + cr11 * u2i + ci11 * u2r
+                xr[x1, c] = dr00 * u1r - di00 * u1i + dr01 * u3r - di01 * u3i
+                xi[x1, c] = dr00 * u1i + di00 * u1r + dr01 * u3i + di01 * u3r
+                xr[x3, c] = dr10 * u1r - di10 * u1i + dr11 * u3r - di11 * u3i
+                xi[x3, c] = dr10 * u1i + di10 * u1r + dr11 * u3i + di11 * u3r
+
+
+@njit(**_OPTS)
+def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
+    for ii in range(i0, i1):
+        for l in range(l0, l1):
+            i = ii * istep + l
+            p = _pair_base(i, st)
+            q = p + st
+            o = off + 4 * i
+            r00 = pr[o]; r01 = pr[o + 1]; r10 = pr[o + 2]; r11 = pr[o + 3]
+            m00 = pi[o]; m01 = pi[o + 1]; m10 = pi[o + 2]; m11 = pi[o + 3]
+            for c in range(t0, t0 + tb):
+                vpr = xr[p, c]; vpi = xi[p, c]; vqr = xr[q, c]; vqi = xi[q, c]
+                xr[p, c] = r00 * vpr - m00 * vpi + r01 * vqr - m01 * vqi
+                xi[p, c] = r00 * vpi + m00 * vpr + r01 * vqi + m01 * vqr
+                xr[q, c] = r10 * vpr - m10 * vpi + r11 * vqr - m11 * vqi
+                xi[q, c] = r10 * vpi + m10 * vpr + r11 * vqi + m11 * vqr
+
+
+@njit(**_OPTS)
+def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb):
+    """Apply a planned real product in place to columns ``c0:c1`` of ``x`` (N, k).
+
+    ``pk``: packed 2x2 maps; ``steps`` (int64, (S, 4)): ``(a, b, offset, nfactors)``
+    with strides ``a`` (first) and ``b`` (second, fused steps only); ``phases`` (int64,
+    (P, 3)): ``(kind, first step, end step)`` with kind 0 = chunk, 1 = slab; ``chunk``
+    is ``C`` and ``slab`` is ``L`` (see the module docstring); ``tb`` the column tile.
     """
-    nb, m, half = tw.shape[0], tw.shape[1], tw.shape[2]
-    n = 2 * half
-    buf = np.zeros((n, tb), dtype=x.dtype)
-    for t0 in range(c0, c1, tb):
-        w = min(tb, c1 - t0)
-        for r in range(n):
-            for c in range(w):
-                buf[r, c] = x[r, t0 + c]
-        for s in range(steps.shape[0]):
-            blk = steps[s, 0]
-            j = steps[s, 1]
-            if steps[s, 2] == 2:
-                a = _stride(blk, j, m)
-                b = _stride(blk, j + 1, m)
-                lo = min(a, b)
-                for g in range(n // 4):
-                    x0 = _group_base(g, lo)
-                    x1 = x0 + a
-                    x2 = x0 + b
-                    x3 = x1 + b
-                    i0 = _pair(x0, a)
-                    i1 = _pair(x2, a)
-                    k0 = _pair(x0, b)
-                    k1 = _pair(x1, b)
-                    a00 = tw[blk, j, i0, 0, 0]; a01 = tw[blk, j, i0, 0, 1]
-                    a10 = tw[blk, j, i0, 1, 0]; a11 = tw[blk, j, i0, 1, 1]
-                    b00 = tw[blk, j, i1, 0, 0]; b01 = tw[blk, j, i1, 0, 1]
-                    b10 = tw[blk, j, i1, 1, 0]; b11 = tw[blk, j, i1, 1, 1]
-                    c00 = tw[blk, j + 1, k0, 0, 0]; c01 = tw[blk, j + 1, k0, 0, 1]
-                    c10 = tw[blk, j + 1, k0, 1, 0]; c11 = tw[blk, j + 1, k0, 1, 1]
-                    d00 = tw[blk, j + 1, k1, 0, 0]; d01 = tw[blk, j + 1, k1, 0, 1]
-                    d10 = tw[blk, j + 1, k1, 1, 0]; d11 = tw[blk, j + 1, k1, 1, 1]
-                    for c in range(tb):
-                        v0 = buf[x0, c]; v1 = buf[x1, c]; v2 = buf[x2, c]; v3 = buf[x3, c]
-                        u0 = a00 * v0 + a01 * v1
-                        u1 = a10 * v0 + a11 * v1
-                        u2 = b00 * v2 + b01 * v3
-                        u3 = b10 * v2 + b11 * v3
-                        buf[x0, c] = c00 * u0 + c01 * u2
-                        buf[x2, c] = c10 * u0 + c11 * u2
-                        buf[x1, c] = d00 * u1 + d01 * u3
-                        buf[x3, c] = d10 * u1 + d11 * u3
-            else:
-                st = _stride(blk, j, m)
-                for i in range(half):
-                    p = 2 * (i - (i & (st - 1))) + (i & (st - 1))
-                    q = p + st
-                    t00 = tw[blk, j, i, 0, 0]; t01 = tw[blk, j, i, 0, 1]
-                    t10 = tw[blk, j, i, 1, 0]; t11 = tw[blk, j, i, 1, 1]
-                    for c in range(tb):
-                        vp = buf[p, c]; vq = buf[q, c]
-                        buf[p, c] = t00 * vp + t01 * vq
-                        buf[q, c] = t10 * vp + t11 * vq
-        for r in range(n):
-            for c in range(w):
-                x[r, t0 + c] = buf[r, c]
+    n = x.shape[0]
+    for ph in range(phases.shape[0]):
+        kind = phases[ph, 0]
+        s0 = phases[ph, 1]
+        s1 = phases[ph, 2]
+        nouter = n // chunk if kind == 0 else chunk // slab
+        for outer in range(nouter):
+            for t0 in range(c0, c1, tb):
+                w = min(tb, c1 - t0)
+                for s in range(s0, s1):
+                    a = steps[s, 0]
+                    off = steps[s, 2]
+                    if steps[s, 3] == 2:
+                        if kind == 0:
+                            q = chunk // 4
+                            _fused_real(pk, off, a, steps[s, 1], x, outer, outer + 1, q, 0, q, t0, w)
+                        else:
+                            l0 = outer * slab
+                            _fused_real(pk, off, a, steps[s, 1], x, 0, n // (4 * chunk), chunk,
+                                        l0, l0 + slab, t0, w)
+                    else:
+                        if kind == 0:
+                            h = chunk // 2
+                            _single_real(pk, off, a, x, outer, outer + 1, h, 0, h, t0, w)
+                        else:
+                            l0 = outer * slab
+                            _single_real(pk, off, a, x, 0, n // (2 * chunk), chunk,
+                                         l0, l0 + slab, t0, w)
 
 
 @njit(**_OPTS)
-def apply_complex(twr, twi, steps, x, c0, c1, tb):
-    """Complex twin of :func:`apply_real`; the twiddle comes split as ``(twr, twi)``."""
-    nb, m, half = twr.shape[0], twr.shape[1], twr.shape[2]
-    n = 2 * half
-    br = np.zeros((n, tb), dtype=twr.dtype)
-    bi = np.zeros((n, tb), dtype=twr.dtype)
-    for t0 in range(c0, c1, tb):
-        w = min(tb, c1 - t0)
-        for r in range(n):
-            for c in range(w):
-                v = x[r, t0 + c]
-                br[r, c] = v.real
-                bi[r, c] = v.imag
-        for s in range(steps.shape[0]):
-            blk = steps[s, 0]
-            j = steps[s, 1]
-            if steps[s, 2] == 2:
-                a = _stride(blk, j, m)
-                b = _stride(blk, j + 1, m)
-                lo = min(a, b)
-                for g in range(n // 4):
-                    x0 = _group_base(g, lo)
-                    x1 = x0 + a
-                    x2 = x0 + b
-                    x3 = x1 + b
-                    i0 = _pair(x0, a)
-                    i1 = _pair(x2, a)
-                    k0 = _pair(x0, b)
-                    k1 = _pair(x1, b)
-                    ar00 = twr[blk, j, i0, 0, 0]; ar01 = twr[blk, j, i0, 0, 1]
-                    ar10 = twr[blk, j, i0, 1, 0]; ar11 = twr[blk, j, i0, 1, 1]
-                    ai00 = twi[blk, j, i0, 0, 0]; ai01 = twi[blk, j, i0, 0, 1]
-                    ai10 = twi[blk, j, i0, 1, 0]; ai11 = twi[blk, j, i0, 1, 1]
-                    br00 = twr[blk, j, i1, 0, 0]; br01 = twr[blk, j, i1, 0, 1]
-                    br10 = twr[blk, j, i1, 1, 0]; br11 = twr[blk, j, i1, 1, 1]
-                    bi00 = twi[blk, j, i1, 0, 0]; bi01 = twi[blk, j, i1, 0, 1]
-                    bi10 = twi[blk, j, i1, 1, 0]; bi11 = twi[blk, j, i1, 1, 1]
-                    cr00 = twr[blk, j + 1, k0, 0, 0]; cr01 = twr[blk, j + 1, k0, 0, 1]
-                    cr10 = twr[blk, j + 1, k0, 1, 0]; cr11 = twr[blk, j + 1, k0, 1, 1]
-                    ci00 = twi[blk, j + 1, k0, 0, 0]; ci01 = twi[blk, j + 1, k0, 0, 1]
-                    ci10 = twi[blk, j + 1, k0, 1, 0]; ci11 = twi[blk, j + 1, k0, 1, 1]
-                    dr00 = twr[blk, j + 1, k1, 0, 0]; dr01 = twr[blk, j + 1, k1, 0, 1]
-                    dr10 = twr[blk, j + 1, k1, 1, 0]; dr11 = twr[blk, j + 1, k1, 1, 1]
-                    di00 = twi[blk, j + 1, k1, 0, 0]; di01 = twi[blk, j + 1, k1, 0, 1]
-                    di10 = twi[blk, j + 1, k1, 1, 0]; di11 = twi[blk, j + 1, k1, 1, 1]
-                    for c in range(tb):
-                        v0r = br[x0, c]; v1r = br[x1, c]; v2r = br[x2, c]; v3r = br[x3, c]
-                        v0i = bi[x0, c]; v1i = bi[x1, c]; v2i = bi[x2, c]; v3i = bi[x3, c]
-                        u0r = ar00 * v0r - ai00 * v0i + ar01 * v1r - ai01 * v1i
-                        u0i = ar00 * v0i + ai00 * v0r + ar01 * v1i + ai01 * v1r
-                        u1r = ar10 * v0r - ai10 * v0i + ar11 * v1r - ai11 * v1i
-                        u1i = ar10 * v0i + ai10 * v0r + ar11 * v1i + ai11 * v1r
-                        u2r = br00 * v2r - bi00 * v2i + br01 * v3r - bi01 * v3i
-                        u2i = br00 * v2i + bi00 * v2r + br01 * v3i + bi01 * v3r
-                        u3r = br10 * v2r - bi10 * v2i + br11 * v3r - bi11 * v3i
-                        u3i = br10 * v2i + bi10 * v2r + br11 * v3i + bi11 * v3r
-                        br[x0, c] = cr00 * u0r - ci00 * u0i + cr01 * u2r - ci01 * u2i
-                        bi[x0, c] = cr00 * u0i + ci00 * u0r + cr01 * u2i + ci01 * u2r
-                        br[x2, c] = cr10 * u0r - ci10 * u0i + cr11 * u2r - ci11 * u2i
-                        bi[x2, c] = cr10 * u0i + ci10 * u0r + cr11 * u2i + ci11 * u2r
-                        br[x1, c] = dr00 * u1r - di00 * u1i + dr01 * u3r - di01 * u3i
-                        bi[x1, c] = dr00 * u1i + di00 * u1r + dr01 * u3i + di01 * u3r
-                        br[x3, c] = dr10 * u1r - di10 * u1i + dr11 * u3r - di11 * u3i
-                        bi[x3, c] = dr10 * u1i + di10 * u1r + dr11 * u3i + di11 * u3r
-            else:
-                st = _stride(blk, j, m)
-                for i in range(half):
-                    p = 2 * (i - (i & (st - 1))) + (i & (st - 1))
-                    q = p + st
-                    r00 = twr[blk, j, i, 0, 0]; r01 = twr[blk, j, i, 0, 1]
-                    r10 = twr[blk, j, i, 1, 0]; r11 = twr[blk, j, i, 1, 1]
-                    m00 = twi[blk, j, i, 0, 0]; m01 = twi[blk, j, i, 0, 1]
-                    m10 = twi[blk, j, i, 1, 0]; m11 = twi[blk, j, i, 1, 1]
-                    for c in range(tb):
-                        pr = br[p, c]; pi = bi[p, c]; qr = br[q, c]; qi = bi[q, c]
-                        br[p, c] = r00 * pr - m00 * pi + r01 * qr - m01 * qi
-                        bi[p, c] = r00 * pi + m00 * pr + r01 * qi + m01 * qr
-                        br[q, c] = r10 * pr - m10 * pi + r11 * qr - m11 * qi
-                        bi[q, c] = r10 * pi + m10 * pr + r11 * qi + m11 * qr
-        for r in range(n):
-            for c in range(w):
-                x[r, t0 + c] = br[r, c] + 1j * bi[r, c]
+def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb):
+    """Planar complex twin of :func:`apply_real` (maps ``pr + i pi``, data ``xr + i xi``)."""
+    n = xr.shape[0]
+    for ph in range(phases.shape[0]):
+        kind = phases[ph, 0]
+        s0 = phases[ph, 1]
+        s1 = phases[ph, 2]
+        nouter = n // chunk if kind == 0 else chunk // slab
+        for outer in range(nouter):
+            for t0 in range(c0, c1, tb):
+                w = min(tb, c1 - t0)
+                for s in range(s0, s1):
+                    a = steps[s, 0]
+                    off = steps[s, 2]
+                    if steps[s, 3] == 2:
+                        if kind == 0:
+                            q = chunk // 4
+                            _fused_complex(pr, pi, off, a, steps[s, 1], xr, xi, outer, outer + 1,
+                                           q, 0, q, t0, w)
+                        else:
+                            l0 = outer * slab
+                            _fused_complex(pr, pi, off, a, steps[s, 1], xr, xi, 0,
+                                           n // (4 * chunk), chunk, l0, l0 + slab, t0, w)
+                    else:
+                        if kind == 0:
+                            h = chunk // 2
+                            _single_complex(pr, pi, off, a, xr, xi, outer, outer + 1, h, 0, h,
+                                            t0, w)
+                        else:
+                            l0 = outer * slab
+                            _single_complex(pr, pi, off, a, xr, xi, 0, n // (2 * chunk), chunk,
+                                            l0, l0 + slab, t0, w)
 
 
 @njit(**_OPTS)
-def apply_real_vec(tw, steps, x):
-    """Apply real twiddle ``tw`` in place to the vector ``x`` (length N)."""
-    nb, m, half = tw.shape[0], tw.shape[1], tw.shape[2]
+def apply_real_vec(pk, steps, x):
+    """Apply a planned real product in place to the vector ``x`` (length N)."""
+    n = x.shape[0]
     for s in range(steps.shape[0]):
-        blk = steps[s, 0]
-        for j in range(steps[s, 1], steps[s, 1] + steps[s, 2]):
-            st = _stride(blk, j, m)
-            for i in range(half):
-                lo = i & (st - 1)
-                p = 2 * (i - lo) + lo
-                q = p + st
-                vp = x[p]
-                vq = x[q]
-                x[p] = tw[blk, j, i, 0, 0] * vp + tw[blk, j, i, 0, 1] * vq
-                x[q] = tw[blk, j, i, 1, 0] * vp + tw[blk, j, i, 1, 1] * vq
+        a = steps[s, 0]
+        off = steps[s, 2]
+        if steps[s, 3] == 2:
+            b = steps[s, 1]
+            lo = min(a, b)
+            for g in range(n // 4):
+                x0 = _group_base(g, lo)
+                x1 = x0 + a
+                x2 = x0 + b
+                x3 = x1 + b
+                o = off + 16 * g
+                v0 = x[x0]; v1 = x[x1]; v2 = x[x2]; v3 = x[x3]
+                u0 = pk[o] * v0 + pk[o + 1] * v1
+                u1 = pk[o + 2] * v0 + pk[o + 3] * v1
+                u2 = pk[o + 4] * v2 + pk[o + 5] * v3
+                u3 = pk[o + 6] * v2 + pk[o + 7] * v3
+                x[x0] = pk[o + 8] * u0 + pk[o + 9] * u2
+                x[x2] = pk[o + 10] * u0 + pk[o + 11] * u2
+                x[x1] = pk[o + 12] * u1 + pk[o + 13] * u3
+                x[x3] = pk[o + 14] * u1 + pk[o + 15] * u3
+        else:
+            for i in range(n // 2):
+                p = _pair_base(i, a)
+                q = p + a
+                o = off + 4 * i
+                vp = x[p]; vq = x[q]
+                x[p] = pk[o] * vp + pk[o + 1] * vq
+                x[q] = pk[o + 2] * vp + pk[o + 3] * vq
 
 
 @njit(**_OPTS)
-def apply_complex_vec(twr, twi, steps, x):
-    """Apply a split complex twiddle in place to the complex vector ``x`` (planar inside)."""
-    nb, m, half = twr.shape[0], twr.shape[1], twr.shape[2]
-    n = 2 * half
-    xr = np.empty(n, dtype=twr.dtype)
-    xi = np.empty(n, dtype=twr.dtype)
-    for r in range(n):
-        xr[r] = x[r].real
-        xi[r] = x[r].imag
+def apply_complex_vec(pr, pi, steps, xr, xi):
+    """Planar complex twin of :func:`apply_real_vec`."""
+    n = xr.shape[0]
     for s in range(steps.shape[0]):
-        blk = steps[s, 0]
-        for j in range(steps[s, 1], steps[s, 1] + steps[s, 2]):
-            st = _stride(blk, j, m)
-            for i in range(half):
-                lo = i & (st - 1)
-                p = 2 * (i - lo) + lo
-                q = p + st
-                pr = xr[p]; pi = xi[p]; qr = xr[q]; qi = xi[q]
-                r00 = twr[blk, j, i, 0, 0]; r01 = twr[blk, j, i, 0, 1]
-                r10 = twr[blk, j, i, 1, 0]; r11 = twr[blk, j, i, 1, 1]
-                m00 = twi[blk, j, i, 0, 0]; m01 = twi[blk, j, i, 0, 1]
-                m10 = twi[blk, j, i, 1, 0]; m11 = twi[blk, j, i, 1, 1]
-                xr[p] = r00 * pr - m00 * pi + r01 * qr - m01 * qi
-                xi[p] = r00 * pi + m00 * pr + r01 * qi + m01 * qr
-                xr[q] = r10 * pr - m10 * pi + r11 * qr - m11 * qi
-                xi[q] = r10 * pi + m10 * pr + r11 * qi + m11 * qr
-    for r in range(n):
-        x[r] = xr[r] + 1j * xi[r]
+        a = steps[s, 0]
+        off = steps[s, 2]
+        if steps[s, 3] == 2:
+            b = steps[s, 1]
+            lo = min(a, b)
+            for g in range(n // 4):
+                x0 = _group_base(g, lo)
+                x1 = x0 + a
+                x2 = x0 + b
+                x3 = x1 + b
+                o = off + 16 * g
+                v0r = xr[x0]; v1r = xr[x1]; v2r = xr[x2]; v3r = xr[x3]
+                v0i = xi[x0]; v1i = xi[x1]; v2i = xi[x2]; v3i = xi[x3]
+                u0r = pr[o] * v0r - pi[o] * v0i + pr[o + 1] * v1r - pi[o + 1] * v1i
+                u0i = pr[o] * v0i + pi[o] * v0r + pr[o + 1] * v1i + pi[o + 1] * v1r
+                u1r = pr[o + 2] * v0r - pi[o + 2] * v0i + pr[o + 3] * v1r - pi[o + 3] * v1i
+                u1i = pr[o + 2] * v0i + pi[o + 2] * v0r + pr[o + 3] * v1i + pi[o + 3] * v1r
+                u2r = pr[o + 4] * v2r - pi[o + 4] * v2i + pr[o + 5] * v3r - pi[o + 5] * v3i
+                u2i = pr[o + 4] * v2i + pi[o + 4] * v2r + pr[o + 5] * v3i + pi[o + 5] * v3r
+                u3r = pr[o + 6] * v2r - pi[o + 6] * v2i + pr[o + 7] * v3r - pi[o + 7] * v3i
+                u3i = pr[o + 6] * v2i + pi[o + 6] * v2r + pr[o + 7] * v3i + pi[o + 7] * v3r
+                xr[x0] = pr[o + 8] * u0r - pi[o + 8] * u0i + pr[o + 9] * u2r - pi[o + 9] * u2i
+                xi[x0] = pr[o + 8] * u0i + pi[o + 8] * u0r + pr[o + 9] * u2i + pi[o + 9] * u2r
+                xr[x2] = pr[o + 10] * u0r - pi[o + 10] * u0i + pr[o + 11] * u2r - pi[o + 11] * u2i
+                xi[x2] = pr[o + 10] * u0i + pi[o + 10] * u0r + pr[o + 11] * u2i + pi[o + 11] * u2r
+                xr[x1] = pr[o + 12] * u1r - pi[o + 12] * u1i + pr[o + 13] * u3r - pi[o + 13] * u3i
+                xi[x1] = pr[o + 12] * u1i + pi[o + 12] * u1r + pr[o + 13] * u3i + pi[o + 13] * u3r
+                xr[x3] = pr[o + 14] * u1r - pi[o + 14] * u1i + pr[o + 15] * u3r - pi[o + 15] * u3i
+                xi[x3] = pr[o + 14] * u1i + pi[o + 14] * u1r + pr[o + 15] * u3i + pi[o + 15] * u3r
+        else:
+            for i in range(n // 2):
+                p = _pair_base(i, a)
+                q = p + a
+                o = off + 4 * i
+                vpr = xr[p]; vpi = xi[p]; vqr = xr[q]; vqi = xi[q]
+                xr[p] = pr[o] * vpr - pi[o] * vpi + pr[o + 1] * vqr - pi[o + 1] * vqi
+                xi[p] = pr[o] * vpi + pi[o] * vpr + pr[o + 1] * vqi + pi[o + 1] * vqr
+                xr[q] = pr[o + 2] * vpr - pi[o + 2] * vpi + pr[o + 3] * vqr - pi[o + 3] * vqi
+                xi[q] = pr[o + 2] * vpi + pi[o + 2] * vpr + pr[o + 3] * vqi + pi[o + 3] * vqr
