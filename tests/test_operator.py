@@ -204,3 +204,17 @@ def test_scipy_linear_operator_interplay():
     P = K @ L  # a generic SciPy product
     assert isinstance(P, LinearOperator) and not isinstance(P, km.KMatrix)
     np.testing.assert_allclose(P @ np.ones(8), 2 * (K @ np.ones(8)))
+
+
+@pytest.mark.parametrize("kdt", [np.float32, np.float64])
+@pytest.mark.parametrize("xdt", [np.complex64, np.complex128])
+@pytest.mark.parametrize("k", [None, 1, 5])
+def test_real_operator_on_complex_input(kdt, xdt, k):
+    K = km.random((150, 130), width=2, dtype=kdt, rng=0)  # N = 256: kernel path
+    rng = np.random.default_rng(1)
+    shape = (130,) if k is None else (130, k)
+    x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(xdt)
+    y = K @ x
+    assert y.dtype == np.result_type(kdt, xdt) and y.shape == (150,) + shape[1:]
+    D = dense_reference(K.twiddle, K.shape)
+    np.testing.assert_allclose(y, D @ x, atol=tol(K, np.abs(x).max() * 256), rtol=0)

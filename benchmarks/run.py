@@ -1,0 +1,190 @@
+"""The CPU performance suite: every target of the performance issue, measured side by side.
+
+Run ``python benchmarks/run.py [--quick] [--json FILE]``. Each row gives kmatrix's median
+time, the baseline's median time measured in the same process, the ratio, the target and
+pass/fail. Throughput uses the butterfly-equivalent convention: ``4 N log2 N`` real flops per
+real butterfly and vector, ``16 N log2 N`` per complex one (a BB* counts two butterflies).
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+import scipy.fft
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _timing import machine, median_time, table  # noqa: E402
+
+import kmatrix as km  # noqa: E402
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _rand(rng, shape, dtype):
+    x = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(shape)
+    return x.astype(dtype)
+
+
+def _row(name, ours, base, baseline, target, kind):
+    """kind "faster": need base/ours >= target; kind "within": need ours/base <= target."""
+    if kind == "faster":
+        ratio = base / ours
+        ok = ratio >= target
+        goal = f">= {target}x faster"
+    else:
+        ratio = ours / base
+        ok = ratio <= target
+        goal = f"<= {target}x time"
+    return dict(target=name, kmatrix_ms=ours * 1e3, baseline=baseline, baseline_ms=base * 1e3,
+                ratio=ratio, goal=goal, passed="PASS" if ok else "FAIL")
+
+
+def machine_rates():
+    """Measured DGEMM rate (GFLOP/s) and copy bandwidth (GB/s) of this machine."""
+    a = np.random.default_rng(0).standard_normal((2048, 2048))
+    t = median_time(lambda: a @ a, repeat=3)
+    gemm = 2 * 2048**3 / t / 1e9
+    big = np.ones(1 << 25)
+    out = np.empty_like(big)
+    t = median_time(lambda: np.copyto(out, big), repeat=5)
+    bw = 2 * big.nbytes / t / 1e9
+    return gemm, bw
+
+
+def bench_random_bbstar(rows, rng, quick):
+    cases = [(4096, 256, 40), (1024, 64, 8), (4096, 1, 15)]
+    for n, k, target in cases:
+        K = km.random(n, rng=1)
+        D = K.toarray()
+        X = _rand(rng, (n, k) if k > 1 else (n,), np.float64)
+        rows.append(_row(f"1. BB* float64 n={n} batch={k}", median_time(lambda: K @ X),
+                         median_time(lambda: D @ X), "dense matmul", target, "faster"))
+
+
+def bench_dft(rows, rng, quick):
+    cases = [(4096, 64, 3), (4096, 1, 5)] + ([] if quick else [(65536, 64, 4)])
+    for n, k, target in cases:
+        F = km.dft(n)
+        X = _rand(rng, (n, k) if k > 1 else (n,), np.complex128)
+        ours = median_time(lambda: F @ X)
+        base = median_time(lambda: scipy.fft.fft(X, axis=0, workers=1))
+        rows.append(_row(f"2. DFT complex128 n={n} batch={k}", ours, base, "scipy.fft workers=1",
+                         target, "within"))
+        ref = scipy.fft.fft(X, axis=0)
+        err = np.linalg.norm(F @ X - ref) / np.linalg.norm(ref)
+        rows[-1]["rel_err"] = err
+        rows[-1]["note"] = f"rel 2-norm err {err:.2e} (bound {1e-15 * np.log2(n):.1e})"
+
+
+def bench_pyfaust(rows, rng, quick):
+    try:
+        import pyfaust
+    except ImportError:
+        rows.append(dict(target="3. vs pyfaust DFT", passed="SKIP", note="pyfaust not installed"))
+        return
+    for n in (1024, 4096):
+        F = km.dft(n)
+        P = pyfaust.dft(n, normed=False, diag_opt=True)
+        for k, target in ((64, 3), (1, 1.5)):
+            X = _rand(rng, (n, k), np.complex128)
+            if k == 1:
+                ours = median_time(lambda: F @ X[:, 0])
+            else:
+                ours = median_time(lambda: F @ X)
+            base = median_time(lambda: P @ X)
+            rows.append(_row(f"3. DFT vs pyfaust n={n} batch={k}", ours, base, "pyfaust.dft", target,
+                             "faster"))
+
+
+def bench_throughput(rows, rng, quick, gemm):
+    best = 0.0
+    sizes = [1024, 4096] if quick else [1024, 4096, 16384]
+    for n in sizes:
+        K = km.random(n, rng=2)
+        X = _rand(rng, (n, 256), np.float64)
+        t = median_time(lambda: K @ X)
+        gflops = 2 * 4 * n * np.log2(n) * 256 / t / 1e9
+        best = max(best, gflops)
+        ok = gflops >= 25
+        rows.append(dict(target=f"4. throughput float64 n={n} batch=256", kmatrix_ms=t * 1e3,
+                         ratio=gflops, goal=">= 25 GFLOP/s", passed="PASS" if ok else "FAIL",
+                         note=f"{gflops:.1f} GFLOP/s = {gflops / gemm:.2f} of DGEMM"))
+
+
+def bench_small(rows, rng, quick):
+    for n in (2, 8, 16, 32, 64):
+        for k in (1, 64):
+            K = km.random(n, width=2, rng=3)
+            D = K.toarray()
+            X = _rand(rng, (n, k) if k > 1 else (n,), np.float64)
+            rows.append(_row(f"5. small n={n} batch={k}", median_time(lambda: K @ X),
+                             median_time(lambda: D @ X), "dense matmul", 0.8, "faster"))
+            rows[-1]["note"] = "never slower than dense (0.8: timer noise allowance)"
+
+
+def _subprocess_time(code, env):
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(out.stderr)
+    return float(out.stdout.strip().splitlines()[-1]), time.perf_counter() - t
+
+
+def bench_compile(rows):
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    imp = "import time; t=time.perf_counter(); import kmatrix; print(time.perf_counter()-t)"
+    first = ("import time; t=time.perf_counter(); import numpy as np, kmatrix as km; "
+             "K=km.random(1024, rng=0); K @ np.ones((1024, 8)); print(time.perf_counter()-t)")
+    with tempfile.TemporaryDirectory() as cache:
+        cold_env = dict(env, NUMBA_CACHE_DIR=cache)
+        t_cold, _ = _subprocess_time(first, cold_env)
+        t_warm, _ = _subprocess_time(first, cold_env)
+        t_imp = min(_subprocess_time(imp, cold_env)[0] for _ in range(3))
+    for name, t, goal in (("6. import kmatrix", t_imp, 0.6),
+                          ("6. warm cache: import + first apply", t_warm, 1.0),
+                          ("6. cold: import + compile + first apply (float64)", t_cold, 10.0)):
+        rows.append(dict(target=name, kmatrix_ms=t * 1e3, goal=f"< {goal} s",
+                         passed="PASS" if t < goal else "FAIL"))
+
+
+def run(quick=False):
+    rng = np.random.default_rng(0)
+    gemm, bw = machine_rates()
+    rows = []
+    bench_random_bbstar(rows, rng, quick)
+    bench_dft(rows, rng, quick)
+    bench_pyfaust(rows, rng, quick)
+    bench_throughput(rows, rng, quick, gemm)
+    bench_small(rows, rng, quick)
+    bench_compile(rows)
+    return dict(machine=machine(), dgemm_gflops=gemm, copy_bandwidth_gbs=bw, rows=rows)
+
+
+COLUMNS = ["target", "kmatrix_ms", "baseline", "baseline_ms", "ratio", "goal", "passed", "note"]
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--quick", action="store_true", help="skip the largest sizes (< 3 minutes)")
+    ap.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "results", "cpu.json"))
+    args = ap.parse_args(argv)
+    res = run(args.quick)
+    print(f"machine: {res['machine']}; DGEMM {res['dgemm_gflops']:.1f} GFLOP/s; "
+          f"copy bandwidth {res['copy_bandwidth_gbs']:.1f} GB/s")
+    print(table(res["rows"], COLUMNS))
+    os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+    with open(args.json, "w") as f:
+        json.dump(res, f, indent=1, default=float)
+    print("wrote", args.json)
+    return res
+
+
+if __name__ == "__main__":
+    main()
