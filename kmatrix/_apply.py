@@ -97,17 +97,21 @@ def apply_twiddle(packed, plan, x, rows, dtype, dense=None):
             g = plan.gather_in
             sel = g < cols
             w[sel] = src[g[sel]]
-    if plan.steps.shape[0]:
+    for seg in plan.segments:
+        if not isinstance(seg, tuple):
+            work = [w[seg] for w in work]
+            continue
+        steps, phases = seg
         if x.ndim == 1:
             if complex_:
-                cpu.apply_complex_vec(packed[0], packed[1], plan.steps, work[0], work[1])
+                cpu.apply_complex_vec(packed[0], packed[1], steps, work[0], work[1])
             else:
-                cpu.apply_real_vec(packed, plan.steps, work[0])
+                cpu.apply_real_vec(packed, steps, work[0])
         elif x.shape[1]:
             k = x.shape[1]
             tile_bytes = min(cpu.TILE, k) * real_dtype.itemsize * parts
             slab = _slab_rows(n, plan.chunk, tile_bytes)
-            head = (plan.steps, plan.phases, plan.chunk, slab)
+            head = (steps, phases, plan.chunk, slab)
             if complex_:
                 args = (packed[0], packed[1]) + head + (work[0], work[1])
                 _run_columns(cpu.apply_complex, args, k, work[0].nbytes * parts)

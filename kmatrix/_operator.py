@@ -91,9 +91,16 @@ class KMatrix(LinearOperator):
     array([0., 1., 2., 3.])
     """
 
-    def __init__(self, twiddle, shape=None):
-        tw = validate_twiddle(twiddle)
-        tw = np.array(tw, copy=True, order="C")
+    def __init__(self, twiddle, shape=None, *, _owned=False):
+        if _owned:
+            # Internal constructors hand over a fresh, finite, C-ordered array of the
+            # right layout: skip the copy and the NaN scan (they double peak memory).
+            tw = validate_twiddle(twiddle, check_finite=False)
+            if not tw.flags.c_contiguous:
+                tw = np.ascontiguousarray(tw)
+        else:
+            tw = validate_twiddle(twiddle)
+            tw = np.array(tw, copy=True, order="C")
         tw.flags.writeable = False
         n = 2 * tw.shape[2]
         shape = validate_shape(shape, n)
@@ -102,6 +109,11 @@ class KMatrix(LinearOperator):
         super().__init__(dtype=tw.dtype, shape=shape)
 
     # ------------------------------------------------------------------ attributes
+    @classmethod
+    def _from_owned(cls, twiddle, shape=None):
+        """Wrap ``twiddle`` without copying or scanning it (library-internal constructors)."""
+        return cls(twiddle, shape, _owned=True)
+
     @property
     def twiddle(self):
         return self._twiddle

@@ -23,15 +23,34 @@ CHUNK_ROWS = 256
 
 @dataclass(frozen=True)
 class Plan:
-    """``y = (E_steps (x_padded[gather_in]))[gather_out]``; ``None`` gathers are identities."""
+    """``y = (segments applied to x_padded[gather_in])[gather_out]``.
+
+    ``segments`` is a tuple whose items are either a gather (1-D index array: the data
+    becomes ``data[idx]``, a run of swap-only factors) or a pair ``(steps, phases)``
+    for one kernel call: ``steps`` int64 (S, 4) = stride a, stride b (fused) or 0,
+    offset into the packed maps, number of factors; ``phases`` int64 (P, 3) = kind
+    (0 chunk, 1 slab), first step, end step (indices into ``steps``). ``None``
+    gathers are identities.
+    """
 
     size: int  # internal size N
-    factors: tuple  # ((block, first factor, number of factors), ...) per step
-    steps: np.ndarray  # int64 (S, 4): stride a, stride b (fused) or 0, packed offset, nfactors
-    phases: np.ndarray  # int64 (P, 3): kind (0 chunk, 1 slab), first step, end step
+    factors: tuple  # ((block, first factor, number of factors), ...) for every step, in order
+    segments: tuple
     chunk: int
     gather_in: np.ndarray | None
     gather_out: np.ndarray | None
+
+    @property
+    def steps(self):
+        """All kernel steps of all segments, in order (int64, (S, 4))."""
+        parts = [s[0] for s in self.segments if isinstance(s, tuple)]
+        return np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int64)
+
+    @property
+    def phases(self):
+        """Phases of the kernel segments, concatenated (indices local to each segment)."""
+        parts = [s[1] for s in self.segments if isinstance(s, tuple)]
+        return np.concatenate(parts) if parts else np.zeros((0, 3), dtype=np.int64)
 
 
 def _classify(tw):
@@ -74,10 +93,33 @@ def make_plan(tw):
         gather_in = None
     if gather_out is not None and np.array_equal(gather_out, np.arange(n)):
         gather_out = None
-    active = [(b, j) for (b, j) in order[lead:trail] if kind[b, j] != 0]
-
-    factors, rows, phases = [], [], []
+    factors, segments = [], []
     offset = 0
+    middle = order[lead:trail]
+    i = 0
+    while i < len(middle):
+        # a run of identity/swap factors with at least one swap becomes one gather
+        e = i
+        while e < len(middle) and kind[middle[e]] < 2:
+            e += 1
+        run = middle[i:e]
+        if any(kind[f] == 1 for f in run):
+            segments.append(_compose_swaps(run, swaps, n, m))
+        i = e
+        e = i
+        while e < len(middle) and not (kind[middle[e]] == 1):
+            e += 1
+        active = [f for f in middle[i:e] if kind[f] == 2]
+        if active:
+            steps, phases, offset = _steps_for(active, n, m, chunk, offset, factors)
+            segments.append((steps, phases))
+        i = e
+    return Plan(n, tuple(factors), tuple(segments), chunk, gather_in, gather_out)
+
+
+def _steps_for(active, n, m, chunk, offset, factors):
+    """Fused/single steps and cache phases for general factors ``active`` (in order)."""
+    rows, phases = [], []
     i = 0
     while i < len(active):
         b, j = active[i]
@@ -102,15 +144,8 @@ def make_plan(tw):
             phases[-1][2] += 1
         else:
             phases.append([k, len(rows) - 1, len(rows)])
-    return Plan(
-        n,
-        tuple(factors),
-        np.array(rows, dtype=np.int64).reshape(-1, 4),
-        np.array(phases, dtype=np.int64).reshape(-1, 3),
-        chunk,
-        gather_in,
-        gather_out,
-    )
+    steps = np.array(rows, dtype=np.int64).reshape(-1, 4)
+    return steps, np.array(phases, dtype=np.int64).reshape(-1, 3), offset
 
 
 def _insert_zero_bits(g, lo, nbits):

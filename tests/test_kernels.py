@@ -111,6 +111,19 @@ def test_phases_split_at_chunk_rows(monkeypatch):
         assert len(big) == 1
 
 
+def test_middle_swap_runs_become_gathers():
+    n = 64
+    P = km.permutation(np.random.default_rng(0).permutation(n))
+    R = km.random(n, rng=1)
+    K = R @ P @ R  # general, swap-only, general
+    plan = make_plan(K.twiddle)
+    kinds = [type(s).__name__ for s in plan.segments]
+    assert kinds == ["tuple", "ndarray", "tuple"]
+    x = np.random.default_rng(2).standard_normal((n, 5))
+    np.testing.assert_allclose(kernel_apply(K, x), R.toarray() @ (P.toarray() @ (R.toarray() @ x)),
+                               atol=1e-12 * n)
+
+
 @given(st.integers(2, 9), st.integers(1, 3), st.sampled_from(DTYPES), st.integers(0, 2**32 - 1),
        st.sampled_from([1, 3, 16, 40]))
 def test_cache_blocked_phases_match_oracle(m, w, dtype, seed, k):
