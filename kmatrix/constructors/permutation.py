@@ -203,7 +203,7 @@ def permutation(p, dtype=np.float64):
     big = internal_size_for(n, n)
     full = np.arange(big, dtype=np.intp)
     full[:n] = p
-    return KMatrix(_swap_twiddle(_route(full), dtype), (n, n))
+    return KMatrix._from_owned(_swap_twiddle(_route(full), dtype), (n, n))
 
 
 def bit_reversal(n, dtype=np.float64):

@@ -197,4 +197,4 @@ def sparse(S, dtype=None):
     _swap_twiddle(permutation_swaps(slot_perm, increasing_first=True), out_dtype, out=tw[3:5])
     _copy_block(row_rank, tw[5], transpose=True)
     _swap_twiddle(permutation_swaps(np.argsort(_fill(used_rows, n))), out_dtype, out=tw[6:8])
-    return KMatrix(tw, shape)
+    return KMatrix._from_owned(tw, shape)
