@@ -1,16 +1,275 @@
-"""Placeholder: being written (raises NotImplementedError until then)."""
+"""Circulant, Toeplitz and convolution operators as one BB* each.
 
-__all__ = ['circulant', 'toeplitz', 'convolution']
+The core is :func:`_circulant_twiddle`: a circulant of power-of-two size ``L`` is
+``F^-1 diag(lambda) F``; decimation in frequency (decreasing strides, bit-reversed
+output) followed by an inverse decimation in time (bit-reversed input, increasing
+strides) makes the two bit reversals cancel, and the diagonal sits between the
+blocks.  Everything else embeds in such a circulant and keeps the wanted corner
+through the logical shape.
+"""
+
+__all__ = ["circulant", "toeplitz", "convolution"]
+
+import numpy as np
+
+from .._layout import log2_exact, pair_indices
+from .._operator import KMatrix
+
+_MODES = ("full", "same", "valid")
 
 
-def circulant(*args, **kwargs):
-    raise NotImplementedError('circulant is not implemented yet')
+def _bit_reversed(m):
+    """Indices ``0..2**m-1`` with their ``m`` bits reversed."""
+    idx = np.arange(1 << m)
+    out = np.zeros_like(idx)
+    for b in range(m):
+        out |= ((idx >> b) & 1) << (m - 1 - b)
+    return out
 
 
-def toeplitz(*args, **kwargs):
-    raise NotImplementedError('toeplitz is not implemented yet')
+def _circulant_twiddle(lam, d_in=None, d_out=None):
+    """Width-1 complex128 twiddle of ``diag(d_out) F^-1 diag(lam) F diag(d_in)``.
+
+    ``lam`` (length ``L = 2**M``) are the eigenvalues ``numpy.fft.fft(c)`` of the
+    circulant with first column ``c``.  Block 0 is the Gentleman-Sande DIF
+    (``[[1, 1], [w, -w]]``, ``w = exp(-2j*pi*lo/(2h))`` at stride ``h``), whose output
+    is the spectrum in bit-reversed order; ``lam[bitrev] / L`` scales the rows of its
+    last (stride 1) factor.  Block 1 is the inverse DIT (``[[1, w*], [1, -w*]]``),
+    which takes bit-reversed input to natural output.  ``d_in`` scales the columns of
+    the first factor, ``d_out`` the rows of the last.
+    """
+    lam = np.asarray(lam, dtype=np.complex128)
+    big = lam.size
+    m = log2_exact(big)
+    tw = np.empty((2, m, big // 2, 2, 2), dtype=np.complex128)
+    for j in range(m):
+        h = 1 << (m - 1 - j)
+        p, _ = pair_indices(big, h)
+        w = np.exp(-2j * np.pi * (p % h) / (2 * h))
+        tw[0, j, :, 0, 0] = tw[0, j, :, 0, 1] = 1
+        tw[0, j, :, 1, 0] = w
+        tw[0, j, :, 1, 1] = -w
+        h = 1 << j
+        p, _ = pair_indices(big, h)
+        w = np.exp(2j * np.pi * (p % h) / (2 * h))
+        tw[1, j, :, 0, 0] = tw[1, j, :, 1, 0] = 1
+        tw[1, j, :, 0, 1] = w
+        tw[1, j, :, 1, 1] = -w
+    d = lam[_bit_reversed(m)] / big
+    tw[0, -1] *= np.stack([d[0::2], d[1::2]], axis=1)[:, :, None]  # stride-1 pairs (2i, 2i+1)
+    p, q = pair_indices(big, big // 2)
+    if d_in is not None:
+        tw[0, 0] *= np.stack([d_in[p], d_in[q]], axis=1)[:, None, :]
+    if d_out is not None:
+        tw[1, -1] *= np.stack([d_out[p], d_out[q]], axis=1)[:, :, None]
+    return tw
 
 
-def convolution(*args, **kwargs):
-    raise NotImplementedError('convolution is not implemented yet')
+def _as_vector(a, name):
+    a = np.asarray(a)
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be numeric; got dtype {a.dtype}")
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return a
 
+
+def _operator_dtype(*arrays):
+    """complex64 when every input is float32/complex64, else complex128."""
+    single = all(a.dtype in (np.float32, np.complex64) for a in arrays)
+    return np.dtype(np.complex64 if single else np.complex128)
+
+
+def _pow2_at_least(k):
+    return 1 << max(int(k) - 1, 0).bit_length()
+
+
+def _toeplitz_column(col, row):
+    """First column ``g`` of the smallest circulant whose leading block is the Toeplitz matrix.
+
+    ``T[i, j] = col[i - j]`` (``i >= j``) and ``row[j - i]`` (``j > i``) is the leading
+    ``rows x cols`` block of the circulant with first column
+    ``g = (col, 0, ..., 0, row[cols-1], ..., row[1])`` whenever ``L >= rows + cols - 1``.
+    A smaller power of two ``L >= max(rows, cols)`` also works when every wrapped pair
+    agrees, ``col[d] == row[L - d]`` for ``L - cols < d < rows``: zero tails (the full
+    convolution: ``L >= M + n - 1``) and symmetric matrices (Bluestein:
+    ``L >= 2n - 2``) are the cases that matter.
+    """
+    rows, cols = col.size, row.size
+    big = max(2, _pow2_at_least(max(rows, cols)))
+    while big < rows + cols - 1:
+        d = np.arange(max(1, big - cols + 1), rows)
+        if np.array_equal(col[d], row[big - d]):
+            break
+        big *= 2
+    g = np.zeros(big, dtype=np.complex128)
+    if cols > 1:
+        g[big - cols + 1 :] = row[1:][::-1]
+    g[:rows] = col
+    return g
+
+
+def _embedded_toeplitz(col, row, dtype):
+    """KMatrix of the Toeplitz matrix with first column ``col`` and first row ``row``."""
+    tw = _circulant_twiddle(np.fft.fft(_toeplitz_column(col, row)))
+    return KMatrix(tw.astype(dtype), (col.size, row.size))
+
+
+def circulant(c):
+    """Circulant matrix ``scipy.linalg.circulant(c)`` (first column ``c``) as a K-matrix.
+
+    Parameters
+    ----------
+    c : array_like, shape (n,)
+        First column; real or complex.
+
+    Returns
+    -------
+    KMatrix
+        Complex operator: complex64 when ``c`` is float32/complex64, complex128
+        otherwise.  Width 1; expansion 1 when ``n`` is a power of two, else
+        ``2**ceil(log2(2n - 1)) / n < 4``.
+
+    Notes
+    -----
+    ``C[i, j] = c[(i - j) mod n] = (F^-1 diag(F c) F)[i, j]``.  For ``n = 2**m`` the DFT
+    ``F = P B_dif`` is a decimation in frequency (decreasing strides) followed by the
+    bit reversal ``P``, and ``F^-1 = B_dit P`` an inverse decimation in time; since
+    ``P diag(lambda) P = diag(lambda[bitrev])`` the reversals cancel and
+    ``C = B_dit diag(lambda[bitrev]) B_dif`` is one BB* with the diagonal folded into
+    the stride-1 factor.  Other ``n``: ``C`` is the Toeplitz matrix with column ``c``
+    and row ``(c[0], c[n-1], ..., c[1])``, see :func:`toeplitz`.
+
+    For real ``c`` the factors are complex (the spectrum is), so ``C @ x`` for real
+    ``x`` is complex with an imaginary part at rounding level (about
+    ``eps * log2(N) * |c| |x|``); take ``.real`` when a real result is wanted.
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.linalg, kmatrix as km
+    >>> c = np.array([1.0, 2.0, 0.0, -1.0])
+    >>> C = km.circulant(c)
+    >>> np.allclose(C.toarray(), scipy.linalg.circulant(c)), C.width, C.expansion
+    (True, 1, 1.0)
+    """
+    c = _as_vector(c, "c")
+    n = c.size
+    dtype = _operator_dtype(c)
+    if n >= 2 and n & (n - 1) == 0:
+        return KMatrix(_circulant_twiddle(np.fft.fft(c)).astype(dtype), (n, n))
+    row = np.concatenate([c[:1], c[1:][::-1]])
+    return _embedded_toeplitz(c, row, dtype)
+
+
+def toeplitz(c, r=None):
+    """Toeplitz matrix ``scipy.linalg.toeplitz(c, r)`` as a K-matrix.
+
+    Parameters
+    ----------
+    c : array_like, shape (rows,)
+        First column.
+    r : array_like, shape (cols,), optional
+        First row; ``r[0]`` is ignored (``c[0]`` wins), as in SciPy.  Default
+        ``conj(c)`` (a Hermitian Toeplitz matrix), as in SciPy.
+
+    Returns
+    -------
+    KMatrix
+        Shape ``(rows, cols)``, complex (complex64 for float32/complex64 inputs,
+        complex128 otherwise); width 1, expansion at most
+        ``2**ceil(log2(rows + cols - 1)) / max(rows, cols) < 4``.
+
+    Notes
+    -----
+    ``T[i, j] = c[i - j]`` for ``i >= j`` and ``r[j - i]`` for ``j > i``.  ``T`` is the
+    leading ``rows x cols`` block of the circulant of size
+    ``L = 2**ceil(log2(rows + cols - 1))`` with first column
+    ``g = (c, 0, ..., 0, r[cols-1], ..., r[1])``: zero-padding the input and keeping
+    the first ``rows`` outputs, which is exactly the logical shape of a K-matrix.
+    A smaller power of two ``L >= max(rows, cols)`` is used when the entries that
+    wrap around agree (``c[d] == r[L - d]`` wherever both are needed), e.g. for
+    symmetric matrices or zero tails.
+    Real inputs give a complex operator whose outputs on real vectors have imaginary
+    parts at rounding level (see :func:`circulant`).
+
+    Examples
+    --------
+    >>> import numpy as np, scipy.linalg, kmatrix as km
+    >>> T = km.toeplitz([1.0, 2.0, 3.0], [1.0, 4.0])
+    >>> np.allclose(T.toarray(), scipy.linalg.toeplitz([1.0, 2.0, 3.0], [1.0, 4.0]))
+    True
+    >>> T.shape, T.width, T.internal_size  # rows + cols - 1 = 4
+    ((3, 2), 1, 4)
+    """
+    c = _as_vector(c, "c")
+    r = c.conj() if r is None else _as_vector(r, "r")
+    return _embedded_toeplitz(c, r, _operator_dtype(c, r))
+
+
+def convolution(h, n, mode="full"):
+    """The operator ``x -> numpy.convolve(h, x, mode)`` for ``x`` of length ``n``.
+
+    Parameters
+    ----------
+    h : array_like, shape (M,)
+        Filter.
+    n : int
+        Length of the input ``x``.
+    mode : {"full", "same", "valid"}, default "full"
+        As in :func:`numpy.convolve`: output length ``M + n - 1``, ``max(M, n)`` or
+        ``max(M, n) - min(M, n) + 1``.
+
+    Returns
+    -------
+    KMatrix
+        Shape ``(rows, n)`` with ``rows`` the output length; complex (complex64 for a
+        float32/complex64 ``h``, complex128 otherwise); width 1, expansion
+        ``2**ceil(log2(M + n - 1)) / (M + n - 1) < 2`` for "full" (the zero tails need
+        no extra room; a 1x1 has 2), at most ``2**ceil(log2(rows + n - 1)) / max(rows, n) < 4``
+        otherwise.
+
+    Notes
+    -----
+    ``full[k] = sum_j h[k - j] x[j]``; "same" and "valid" keep ``rows`` consecutive
+    entries of it from ``start = (min(M, n) - 1) // 2`` and ``min(M, n) - 1``.  NumPy
+    swaps its arguments when ``x`` is longer than ``h``; the full convolution is
+    symmetric, and these offsets (in the shorter length) are the ones the swap
+    produces, so the operator matches ``numpy.convolve`` in every case.  The kept
+    rows form the Toeplitz matrix ``T[i, j] = h[start + i - j]`` (zero outside
+    ``0..M-1``), built by :func:`toeplitz`'s circulant embedding.
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> h, x = np.array([1.0, -2.0, 1.0]), np.arange(5.0)
+    >>> K = km.convolution(h, 5, mode="same")
+    >>> np.allclose(K @ x, np.convolve(h, x, mode="same"))
+    True
+    """
+    h = _as_vector(h, "h")
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
+        raise TypeError(f"n must be an integer; got {n!r}")
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"n must be >= 1; got {n}")
+    if mode not in _MODES:
+        raise ValueError(f"mode must be one of {_MODES}; got {mode!r}")
+    big_m = h.size
+    short, long_ = min(big_m, n), max(big_m, n)
+    if mode == "full":
+        start, rows = 0, big_m + n - 1
+    elif mode == "same":
+        start, rows = (short - 1) // 2, long_
+    else:
+        start, rows = short - 1, long_ - short + 1
+
+    def taps(k):  # h[k] with zeros outside 0..M-1
+        k = np.asarray(k)
+        ok = (k >= 0) & (k < big_m)
+        return np.where(ok, h[np.clip(k, 0, big_m - 1)], 0)
+
+    col = taps(start + np.arange(rows))
+    row = taps(start - np.arange(n))
+    return _embedded_toeplitz(col, row, _operator_dtype(h))
