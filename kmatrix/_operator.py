@@ -420,7 +420,7 @@ class KMatrix(LinearOperator):
             raise TypeError(f"cannot scale a {self.dtype} KMatrix by {c!r} (result {dtype})")
         tw = self._twiddle.astype(dtype, copy=True)
         tw[0, 0] *= c
-        return KMatrix(tw, self.shape)
+        return KMatrix._from_owned(tw, self.shape)
 
     def __mul__(self, other):
         if _check_scalar(other):
@@ -486,4 +486,4 @@ def _compose(a, b):
         i = np.arange(n // 2)
         tb[-1, -1, :, 0, :] *= (i < inner)[:, None]
         tb[-1, -1, :, 1, :] *= (i + n // 2 < inner)[:, None]
-    return KMatrix(np.concatenate([tb, ta], axis=0), (a.shape[0], b.shape[1]))
+    return KMatrix._from_owned(np.concatenate([tb, ta], axis=0), (a.shape[0], b.shape[1]))

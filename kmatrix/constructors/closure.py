@@ -137,7 +137,7 @@ def ksum(terms):
         slot = slice(t * half, (t + 1) * half)
         tw[0::2, levels:, slot] = part[0::2]
         tw[1::2, :m, slot] = part[1::2]
-    return KMatrix(tw, shapes[0])
+    return KMatrix._from_owned(tw, shapes[0])
 
 
 def _spread(n_outer, n_inner, stride_inner, size):

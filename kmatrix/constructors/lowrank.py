@@ -129,4 +129,4 @@ def low_rank(U, V):
     # Last of them in block 1 (stride N/2) writes u * <v, x>.
     spread[-1, :, 0, 0] = u[:, :half].ravel()
     spread[-1, :, 1, 0] = u[:, half:].ravel()
-    return KMatrix(tw, (rows, cols))
+    return KMatrix._from_owned(tw, (rows, cols))
