@@ -12,6 +12,7 @@ Examples
 True
 """
 
+from . import cuda  # noqa: F401 - km.cuda.is_available(); imports no CUDA code
 from ._operator import KMatrix
 from .constructors.basic import diag, identity, random
 from .constructors.circulant import circulant, convolution, toeplitz

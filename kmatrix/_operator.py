@@ -23,7 +23,10 @@ DENSE_MAX_N = 64
 
 
 def _is_device_array(x):
-    return hasattr(x, "__cuda_array_interface__") and not isinstance(x, np.ndarray)
+    # The CUDA simulator's device arrays have no __cuda_array_interface__.
+    return not isinstance(x, np.ndarray) and (
+        hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False) is True
+    )
 
 
 def _check_scalar(c):

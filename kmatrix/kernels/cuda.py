@@ -1,0 +1,307 @@
+"""numba.cuda kernels that apply the factors of a twiddle to a batch on the GPU.
+
+The twins of :mod:`kmatrix.kernels.cpu`.  A work array of ``N * k`` entries (the
+zero-padded ``(N, k)`` input, C order) is updated in place by a few launches of one
+*pass* kernel; each launch applies a run of consecutive factors whose strides lie in
+one window of index bits ``[h, h + s)``:
+
+* Read the work array as ``(N >> (h + s), 2**s, L)`` with ``L = 2**h * k`` "lanes": the
+  row bits below ``h`` and the batch column together index a contiguous lane, so a
+  factor whose stride bit lies in the window pairs entries of the middle axis only.
+* One thread block owns ``2**s`` window positions times ``Lb`` consecutive lanes (for
+  a small ``N`` whose whole index space fits the window, ``Lb`` batch columns: several
+  vectors per block), loads that tile into shared memory with coalesced row segments,
+  applies the run of factors back to back (two factors per sweep, radix 4, with
+  ``syncthreads`` between sweeps), and stores the tile back.  No warp shuffles.
+* Every index is a shift or a mask of powers of two except ``lane // k``.
+
+The planner :func:`plan_passes` cuts the ``2 * w * m`` factors into runs by a greedy
+scan: with ``E = TILE_BYTES / itemsize`` tile entries, a window may be ``log2(E /
+min(L, LANE_BYTES / itemsize))`` bits wide (a tile row is at least one 32-byte
+sector), so it spans every stride up to N = 1024 (one launch for the whole operator)
+and 10 bits of a larger one (3 launches for a BB* at N = 4096 .. 2**20).
+
+Twiddles live on the device in a factor-major planar layout ``(F, 4, N // 2)``: the
+threads of a warp either share one twiddle (large batch: a broadcast) or read
+consecutive ones (small batch: coalesced), so they are read straight through the L1
+cache; staging them in shared memory would add a copy without adding reuse.
+
+Nothing is compiled at import: the kernels compile on first launch, one specialization
+per dtype, and are cached on disk (``cache=True``).  The tile is dynamic shared memory
+(at most ``TILE_BYTES``, below the 48 KiB that needs no opt-in).
+"""
+
+__all__ = [
+    "TILE_BYTES",
+    "LANE_BYTES",
+    "Pass",
+    "plan_passes",
+    "factor_bit",
+    "device_twiddle_layout",
+    "pad_kernel",
+    "pass_kernel",
+    "threads_for",
+    "launch_shape",
+    "ilog2_or_minus1",
+]
+
+from collections import namedtuple
+
+import numpy as np
+from numba import cuda
+from numba.core.config import ENABLE_CUDASIM
+
+TILE_BYTES = 32768  # shared-memory tile of one block; two or more blocks fit an SM
+LANE_BYTES = 32  # shortest contiguous row segment a block loads (one 32-byte sector)
+# The simulator runs one Python thread per GPU thread: keep its blocks and grids small.
+MAX_THREADS = 32 if ENABLE_CUDASIM else 256
+MAX_GRID = 1 if ENABLE_CUDASIM else 8192  # grid-stride kernels
+
+Pass = namedtuple("Pass", "f0 nf h s lb_sh nph n_lanes n_hi grid threads shared")
+Pass.__doc__ = """One launch of :func:`pass_kernel`: factors ``f0 : f0 + nf`` in bit window
+``[h, h + s)``, tiles of ``2**s`` positions by ``2**lb_sh`` lanes, ``nph`` blocks per
+outer chunk, ``grid = n_hi * nph`` blocks of ``threads`` threads, ``shared`` bytes each."""
+
+
+def factor_bit(f, m):
+    """Stride bit ``log2(stride)`` of flat factor ``f = block * m + j``."""
+    blk, j = divmod(f, m)
+    return m - 1 - j if blk % 2 == 0 else j
+
+
+def _log2_floor(n):
+    return int(n).bit_length() - 1
+
+
+def threads_for(tile):
+    """Block size for a tile of ``tile`` entries: one radix-4 group per thread, capped."""
+    return int(min(MAX_THREADS, max(1, 1 << max(0, _log2_floor(max(1, tile // 4))))))
+
+
+def plan_passes(nblocks, m, k, itemsize):
+    """Cut the ``nblocks * m`` factors into launches; return a list of :class:`Pass`.
+
+    A run of consecutive factors with stride bits in ``[lo, hi]`` fits one launch when
+    ``hi - lo < log2(E / min(2**lo * k, lanes_min))`` with ``E`` the tile entries;
+    runs are extended greedily.  Launch geometry: ``L = 2**h * k`` lanes, ``2**s``
+    positions; a tile takes ``Lb = min(E >> s, pow2ceil(L))`` lanes and ``nph =
+    ceil(L / Lb)`` blocks cover one outer chunk.  (A run stops either at the top bit,
+    leaving one outer chunk, or because its window is as wide as allowed, leaving
+    ``E >> s <= L``: so a tile never has room for a second outer chunk.)
+    """
+    elems = TILE_BYTES // itemsize
+    lanes_min = max(1, LANE_BYTES // itemsize)
+    n = 1 << m
+
+    def width(h):
+        return _log2_floor(elems // min((1 << h) * k, lanes_min))
+
+    bits = [factor_bit(f, m) for f in range(nblocks * m)]
+    plan = []
+    start = 0
+    while start < len(bits):
+        lo = hi = bits[start]
+        end = start + 1
+        while end < len(bits):
+            nlo, nhi = min(lo, bits[end]), max(hi, bits[end])
+            if nhi - nlo >= width(nlo):
+                break
+            lo, hi = nlo, nhi
+            end += 1
+        h, s = lo, hi - lo + 1
+        n_lanes = (1 << h) * k
+        n_hi = n >> (h + s)
+        lb = min(elems >> s, 1 << (n_lanes - 1).bit_length())
+        nph = -(-n_lanes // lb)
+        tile = (1 << s) * lb
+        plan.append(
+            Pass(start, end - start, h, s, _log2_floor(lb), nph, n_lanes, n_hi, n_hi * nph,
+                 threads_for(tile), tile * itemsize)
+        )
+        start = end
+    return plan
+
+
+def device_twiddle_layout(twiddle, dtype):
+    """Host twiddle ``(2w, m, N/2, 2, 2)`` as the contiguous ``(2w*m, 4, N/2)`` of ``dtype``.
+
+    Entry ``[f, 2*a + b, i]`` is ``t[a, b]`` of pair ``i`` of flat factor ``f``.
+    """
+    nb, m, half = twiddle.shape[:3]
+    flat = twiddle.reshape(nb * m, half, 4).astype(dtype, copy=False)
+    return np.ascontiguousarray(flat.transpose(0, 2, 1))
+
+
+# ---------------------------------------------------------------------- device code
+
+
+@cuda.jit(device=True)
+def _bit(f, m):
+    blk = f // m
+    j = f - blk * m
+    if blk % 2 == 0:
+        return m - 1 - j
+    return j
+
+
+@cuda.jit(device=True)
+def _pair_index(row, b):
+    # pair index of the pair (row, row + 2**b): drop bit b of row
+    return ((row >> (b + 1)) << b) | (row & ((1 << b) - 1))
+
+
+@cuda.jit(device=True)
+def _insert_zero(g, b):
+    return ((g >> b) << (b + 1)) | (g & ((1 << b) - 1))
+
+
+@cuda.jit(device=True)
+def _lo(lane_g, k, k_sh):
+    if k_sh >= 0:
+        return lane_g >> k_sh
+    return lane_g // k
+
+
+@cuda.jit(device=True)
+def _radix2(sh, tw, f, b, h, s, lb_sh, nlane, lane0, row0, k, k_sh):
+    """Apply factor ``f`` (stride bit ``b``) to the tile: one pair per op."""
+    lbm = (1 << lb_sh) - 1
+    bl = b - h
+    step = 1 << (bl + lb_sh)
+    for o in range(cuda.threadIdx.x, 1 << (s - 1 + lb_sh), cuda.blockDim.x):
+        lane = o & lbm
+        if lane < nlane:
+            tp = _insert_zero(o >> lb_sh, bl)
+            ep = (tp << lb_sh) + lane
+            eq = ep + step
+            i = _pair_index(row0 | (tp << h) | _lo(lane0 + lane, k, k_sh), b)
+            vp = sh[ep]
+            vq = sh[eq]
+            sh[ep] = tw[f, 0, i] * vp + tw[f, 1, i] * vq
+            sh[eq] = tw[f, 2, i] * vp + tw[f, 3, i] * vq
+
+
+@cuda.jit(device=True)
+def _radix4(sh, tw, f, ba, bb, h, s, lb_sh, nlane, lane0, row0, k, k_sh):
+    """Apply factors ``f`` (bit ``ba``) then ``f + 1`` (bit ``bb != ba``): four entries per op."""
+    lbm = (1 << lb_sh) - 1
+    la = ba - h
+    lb = bb - h
+    lo_b = min(la, lb)
+    hi_b = max(la, lb)
+    da = 1 << (la + lb_sh)
+    db = 1 << (lb + lb_sh)
+    ra = 1 << ba
+    rb = 1 << bb
+    g_ = f + 1
+    for o in range(cuda.threadIdx.x, 1 << (s - 2 + lb_sh), cuda.blockDim.x):
+        lane = o & lbm
+        if lane < nlane:
+            t0 = _insert_zero(_insert_zero(o >> lb_sh, lo_b), hi_b)
+            e0 = (t0 << lb_sh) + lane
+            e1 = e0 + da
+            e2 = e0 + db
+            e3 = e1 + db
+            r0 = row0 | (t0 << h) | _lo(lane0 + lane, k, k_sh)
+            i0 = _pair_index(r0, ba)
+            i1 = _pair_index(r0 + rb, ba)
+            j0 = _pair_index(r0, bb)
+            j1 = _pair_index(r0 + ra, bb)
+            v0 = sh[e0]
+            v1 = sh[e1]
+            v2 = sh[e2]
+            v3 = sh[e3]
+            u0 = tw[f, 0, i0] * v0 + tw[f, 1, i0] * v1
+            u1 = tw[f, 2, i0] * v0 + tw[f, 3, i0] * v1
+            u2 = tw[f, 0, i1] * v2 + tw[f, 1, i1] * v3
+            u3 = tw[f, 2, i1] * v2 + tw[f, 3, i1] * v3
+            sh[e0] = tw[g_, 0, j0] * u0 + tw[g_, 1, j0] * u2
+            sh[e2] = tw[g_, 2, j0] * u0 + tw[g_, 3, j0] * u2
+            sh[e1] = tw[g_, 0, j1] * u1 + tw[g_, 1, j1] * u3
+            sh[e3] = tw[g_, 2, j1] * u1 + tw[g_, 3, j1] * u3
+
+
+@cuda.jit(cache=True)
+def pass_kernel(src, src_rows, x, tw, f0, nf, m, h, s, lb_sh, nph, n_lanes, k, k_sh):
+    """Apply flat factors ``f0 : f0 + nf`` of ``tw`` (``(F, 4, N/2)``) to ``src`` (a
+    ``(src_rows, k)`` array, any strides and numeric dtype, read as zero-padded to N
+    rows) and store into the flat ``(N, k)`` work array ``x``.  The first launch reads
+    the caller's input (the zero padding costs no pass of its own); later ones read
+    ``x`` itself (``src`` its 2-D view).  Launch with ``2**(s + lb_sh)`` entries of
+    dynamic shared memory.
+    """
+    sh = cuda.shared.array(0, x.dtype)
+    tid = cuda.threadIdx.x
+    nt = cuda.blockDim.x
+    bid = cuda.blockIdx.x
+    lbm = (1 << lb_sh) - 1
+    hi = bid // nph
+    lane0 = (bid - hi * nph) << lb_sh
+    nlane = min(lbm + 1, n_lanes - lane0)
+    row0 = hi << (h + s)  # the outer chunk's bits of every row in this tile
+    base = (hi << s) * n_lanes + lane0
+    tile = 1 << (s + lb_sh)
+    for e in range(tid, tile, nt):
+        lane = e & lbm
+        sh[e] = 0
+        if lane < nlane:
+            lane_g = lane0 + lane
+            lo = _lo(lane_g, k, k_sh)
+            row = row0 | ((e >> lb_sh) << h) | lo
+            if row < src_rows:
+                sh[e] = src[row, lane_g - lo * k]
+    cuda.syncthreads()
+    j = 0
+    while j < nf:
+        f = f0 + j
+        ba = _bit(f, m)
+        if j + 1 < nf and _bit(f + 1, m) != ba:
+            _radix4(sh, tw, f, ba, _bit(f + 1, m), h, s, lb_sh, nlane, lane0, row0, k, k_sh)
+            j += 2
+        else:
+            _radix2(sh, tw, f, ba, h, s, lb_sh, nlane, lane0, row0, k, k_sh)
+            j += 1
+        cuda.syncthreads()
+    for e in range(tid, tile, nt):
+        lane = e & lbm
+        if lane < nlane:
+            x[base + (e >> lb_sh) * n_lanes + lane] = sh[e]
+
+
+@cuda.jit(cache=True)
+def _pad_2d(x, work, cols, k):
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for e in range(start, work.size, step):
+        r = e // k
+        if r < cols:
+            work[e] = x[r, e - r * k]
+        else:
+            work[e] = 0
+
+
+@cuda.jit(cache=True)
+def _pad_1d(x, work, cols):
+    start, step = cuda.grid(1), cuda.gridsize(1)
+    for e in range(start, work.size, step):
+        if e < cols:
+            work[e] = x[e]
+        else:
+            work[e] = 0
+
+
+def pad_kernel(ndim):
+    """Kernel copying ``x`` (``(cols,)`` or ``(cols, k)``, any strides and numeric dtype)
+    into the flat zero-padded work array, casting to its dtype."""
+    return _pad_1d if ndim == 1 else _pad_2d
+
+
+def launch_shape(total):
+    """``(grid, block)`` for a grid-stride loop over ``total`` entries."""
+    block = MAX_THREADS
+    return max(1, min(-(-total // block), MAX_GRID)), block
+
+
+def ilog2_or_minus1(k):
+    """``log2(k)`` when ``k`` is a power of two, else ``-1``."""
+    return _log2_floor(k) if k > 0 and k & (k - 1) == 0 else -1
+
