@@ -45,7 +45,7 @@ def _get_pool():
 
 def _slab_rows(n, chunk, width_bytes):
     """Rows ``L`` per slab so that a slab ((N/C) * L rows of one tile) stays near L2 size."""
-    budget = 1 << 18
+    budget = 1 << 16
     per_row = (n // chunk) * width_bytes
     slab = 1
     while slab < chunk and 2 * slab * per_row <= budget:

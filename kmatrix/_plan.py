@@ -18,7 +18,7 @@ import numpy as np
 from ._layout import pair_indices, stride
 
 # Rows per chunk in chunk phases (strides below this act inside a chunk).
-CHUNK_ROWS = 256
+CHUNK_ROWS = 128
 
 
 @dataclass(frozen=True)
