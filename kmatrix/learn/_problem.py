@@ -1,0 +1,157 @@
+"""Input handling for :func:`~kmatrix.learn.fit`: argument checks, the fitting data
+``(X, Y)`` for a target or for data pairs, and the live progress line."""
+
+__all__ = [
+    "Progress",
+    "numeric",
+    "target_data",
+    "pair_data",
+    "default_dtype",
+    "positive_int",
+    "positive_float",
+]
+
+import operator
+import sys
+import time
+
+import numpy as np
+from scipy.sparse import issparse
+from scipy.sparse.linalg import LinearOperator, aslinearoperator
+
+from .._layout import SUPPORTED_DTYPES
+from .._operator import KMatrix
+
+# Targets with at most this many columns are compared on the identity (exactly);
+# wider ones on random Gaussian probe vectors.
+IDENTITY_MAX_COLS = 1024
+DEFAULT_PROBES = 256
+
+
+class Progress:
+    """A live line on stderr: tqdm when installed, else a carriage-return line."""
+
+    def __init__(self, enabled, total, label):
+        self.bar = None
+        self.enabled = enabled
+        self.total = total
+        self.label = label
+        self.last = 0.0
+        if enabled:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self.bar = tqdm(total=total, desc=label, file=sys.stderr, leave=True)
+
+    def update(self, it, rel):
+        if not self.enabled:
+            return
+        if self.bar is not None:
+            self.bar.n = it
+            self.bar.set_postfix_str(f"rel_error={rel:.3e}", refresh=True)
+            return
+        now = time.perf_counter()
+        if now - self.last >= 0.1 or it >= self.total:
+            self.last = now
+            sys.stderr.write(f"\r{self.label}: iter {it}/{self.total}  rel_error {rel:.3e}   ")
+            sys.stderr.flush()
+
+    def close(self):
+        if self.bar is not None:
+            self.bar.close()
+        elif self.enabled:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
+def numeric(a, name):
+    if isinstance(a, (KMatrix, LinearOperator)) or issparse(a):
+        raise TypeError(f"{name} must be a dense array; got {type(a).__name__}")
+    a = np.asarray(a)
+    if a.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be numeric; got dtype {a.dtype}")
+    if not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return a
+
+
+def default_dtype(*dtypes):
+    d = np.result_type(*dtypes)
+    if d.kind in "biu":
+        return np.dtype(np.float64)
+    if d not in SUPPORTED_DTYPES:
+        return np.result_type(d, np.float32)
+    return d
+
+
+def target_data(target, probes, rng):
+    """``(X, Y, dtype)`` for a target: the identity or Gaussian probes as ``X``."""
+    if isinstance(target, LinearOperator) or issparse(target):
+        op = aslinearoperator(target)
+        dense = None
+    else:
+        dense = numeric(target, "target")
+        if dense.ndim != 2:
+            raise ValueError(f"target must be 2-D (rows, cols); got shape {dense.shape}")
+        op = None
+    rows, cols = (dense if dense is not None else op).shape
+    if probes is None:
+        probes = "identity" if cols <= IDENTITY_MAX_COLS else DEFAULT_PROBES
+    if isinstance(probes, str):
+        if probes != "identity":
+            raise ValueError(f"probes must be 'identity', a positive int or None; got {probes!r}")
+        X = np.eye(cols)
+        Y = dense if dense is not None else op.matmat(X)
+    else:
+        try:
+            k = operator.index(probes)
+        except TypeError:
+            raise TypeError(f"probes must be 'identity', an int or None; got {probes!r}") from None
+        if k < 1:
+            raise ValueError(f"probes must be >= 1; got {k}")
+        X = rng.standard_normal((cols, k))
+        Y = dense @ X if dense is not None else op.matmat(X)
+    Y = numeric(Y, "target @ probes")
+    dtype = dense.dtype if dense is not None else np.dtype(op.dtype)
+    return X, Y, dtype
+
+
+def pair_data(X, Y):
+    X = numeric(X, "X")
+    Y = numeric(Y, "Y")
+    if X.ndim not in (1, 2) or Y.ndim != X.ndim:
+        raise ValueError(
+            f"X and Y must both be 1-D or both 2-D; got shapes {X.shape} and {Y.shape}"
+        )
+    if X.ndim == 1:
+        X, Y = X[:, None], Y[:, None]
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"X (cols, k) and Y (rows, k) need the same number of columns k; "
+            f"got shapes {X.shape} and {Y.shape}"
+        )
+    if X.shape[0] < 1 or Y.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X and Y must be non-empty; got shapes {X.shape} and {Y.shape}")
+    return X, Y, np.result_type(X.dtype, Y.dtype)
+
+
+def positive_int(v, name, minimum=1):
+    try:
+        v = operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {type(v).__name__}") from None
+    if v < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {v}")
+    return v
+
+
+def positive_float(v, name, allow_zero=False):
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a real number; got {type(v).__name__}")
+    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
+        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}; got {v!r}")
+    return float(v)
+
+

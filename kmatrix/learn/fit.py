@@ -1,0 +1,311 @@
+"""Fit a K-matrix to a target operator or to data pairs by gradient descent."""
+
+__all__ = ["fit", "FitResult"]
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
+from .._operator import KMatrix
+from ._problem import Progress, default_dtype, pair_data, positive_float, positive_int, target_data
+from .optimize import Objective, run_adam, run_lbfgs
+from .parametrizations import make_parametrization
+from .relax import realify
+from .vjp import twiddle_vjp
+
+_METHODS = ("lbfgs", "adam")
+
+
+@dataclass
+class FitResult:
+    """Outcome of :func:`fit`.
+
+    Attributes
+    ----------
+    kmatrix : KMatrix
+        The fitted operator, of the requested dtype.
+    rel_error : float
+        ``||K X - Y||_F / ||Y||_F`` of the returned ``kmatrix`` on the fitting data
+        (``||K - T||_F / ||T||_F`` for a target compared on the identity).
+    history : ndarray
+        Relative error at the start and after every iteration of each optimizer run
+        (a relaxed fit appends its real run to its complex run; for Adam with
+        ``batch_size``, on that iteration's mini-batch).
+    n_iter : int
+        Iterations performed.
+    converged : bool
+        ``rel_error <= tol``.
+    message : str
+        Why the optimizer stopped.
+    parametrization : str
+    params : ndarray
+        Final real parameter vector of the parametrization.
+    seconds : float
+        Wall time of the fit.
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> res = km.fit(np.eye(4)[::-1], init="ortho", rng=0)
+    >>> type(res).__name__, res.converged, res.kmatrix.shape
+    ('FitResult', True, (4, 4))
+    """
+
+    kmatrix: KMatrix
+    rel_error: float
+    history: np.ndarray = field(repr=False)
+    n_iter: int
+    converged: bool
+    message: str
+    parametrization: str = "free"
+    params: np.ndarray = field(default=None, repr=False)
+    seconds: float = 0.0
+
+
+def fit(
+    target=None,
+    *,
+    X=None,
+    Y=None,
+    width=1,
+    expansion=1,
+    dtype=None,
+    init="randn",
+    method="lbfgs",
+    max_iter=1000,
+    tol=1e-6,
+    rng=None,
+    callback=None,
+    progress=False,
+    parametrization="free",
+    probes=None,
+    lr=1e-2,
+    batch_size=None,
+    relax="auto",
+):
+    r"""Fit a K-matrix in ``(BB*)^width_expansion`` to a target or to data pairs.
+
+    Parameters
+    ----------
+    target : array_like, sparse matrix or LinearOperator, shape (rows, cols), optional
+        Operator to approximate. Exclusive with ``X``/``Y``.
+    X, Y : array_like, shapes (cols, k) and (rows, k) (or both 1-D), optional
+        Data pairs: fit ``K @ X ~ Y``.
+    width : int, default 1
+        Number of BB* products.
+    expansion : float, default 1
+        Internal size ``N`` is the smallest power of two ``>= expansion * max(rows, cols)``.
+    dtype : dtype, optional
+        Dtype of the returned K-matrix; default the target's (or the data's) dtype,
+        integers promoted to float64. The optimization itself runs in float64 /
+        complex128.
+    init : {"randn", "ortho", "identity"}, KMatrix or ndarray, default "randn"
+        Starting point: a named random/identity init (as in :func:`kmatrix.random`,
+        rescaled so that ``||K X|| = ||Y||``), a KMatrix with the right twiddle shape
+        (``parametrization="free"`` only), or a parameter array of the
+        parametrization's shape. ``"ortho"`` starts from a well-conditioned operator
+        and recovers structured targets far more often than ``"randn"`` (the DFT of
+        size 256 with the bit reversal given: 2 of 2 seeds in under 200 iterations,
+        against 0 of 2 in 5000).
+    method : {"lbfgs", "adam"}, default "lbfgs"
+        L-BFGS (``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``) or Adam.
+    max_iter : int, default 1000
+        Iterations per optimizer run (a relaxed fit has two runs).
+    tol : float, default 1e-6
+        Stop as soon as the relative error is ``<= tol``.
+    rng : None, int or numpy.random.Generator
+        Seeds the init, the probes and Adam's mini-batches.
+    callback : callable, optional
+        ``callback(iteration, kmatrix, rel_error)`` after every iteration; returning
+        ``True`` stops the fit. During the complex stage of a relaxed fit it sees the
+        complex iterate.
+    progress : bool, default False
+        Show a live line (tqdm bar if installed) on stderr.
+    parametrization : {"free", "orthogonal", "permutation"}, default "free"
+        See :mod:`kmatrix.learn.parametrizations`.
+    probes : "identity", int or None
+        How a target is compared: on the identity (exact Frobenius error; default for
+        ``cols <= 1024``) or on this many Gaussian probe vectors (default 256 otherwise).
+    lr : float, default 1e-2
+        Adam step size.
+    batch_size : int, optional
+        Adam only: columns per mini-batch (default: all).
+    relax : {"auto", True, False}, default "auto"
+        Complex relaxation of a real, free fit: optimize complex twiddles first, map
+        them to real ones by a phase gauge (:func:`kmatrix.learn.relax.realify`), then
+        polish in real arithmetic. Real 2x2 blocks cannot change the sign of their
+        determinant without becoming singular, which traps real fits in local minima;
+        complex ones can. ``"auto"`` relaxes real free fits that start from a named
+        init (not from a warm start).
+
+    Returns
+    -------
+    FitResult
+        ``kmatrix``, ``rel_error``, ``history``, ``n_iter``, ``converged``, ``message``.
+
+    Notes
+    -----
+    The loss is
+
+    .. math:: L(\theta) = \frac{\|K(\theta) X - Y\|_F^2}{2\,\|Y\|_F^2},
+              \qquad \text{rel\_error} = \sqrt{2L},
+
+    and its gradient comes from one fused forward/backward kernel pass
+    (:func:`~kmatrix.learn.vjp` with the residual as incoming gradient), pulled back
+    through the parametrization.
+
+    Examples
+    --------
+    A width-1 K-matrix learns the Hadamard transform from a random start:
+
+    >>> import numpy as np, scipy.linalg, kmatrix as km
+    >>> res = km.fit(scipy.linalg.hadamard(16), rng=0, tol=1e-8)
+    >>> res.converged, res.rel_error < 1e-8, res.kmatrix.dtype
+    (True, True, dtype('float64'))
+    """
+    t_start = time.perf_counter()
+    rng = np.random.default_rng(rng)
+    if target is not None and (X is not None or Y is not None):
+        raise ValueError("pass either target or the data pairs X, Y, not both")
+    if target is None and (X is None or Y is None):
+        raise ValueError("fit needs a target, or both X and Y")
+    width = positive_int(width, "width")
+    max_iter = positive_int(max_iter, "max_iter", minimum=0)
+    tol = positive_float(tol, "tol", allow_zero=True)
+    lr = positive_float(lr, "lr")
+    if not isinstance(expansion, (int, float, np.integer, np.floating)) or not expansion >= 1:
+        raise ValueError(f"expansion must be a number >= 1; got {expansion!r}")
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be one of {_METHODS}; got {method!r}")
+    if batch_size is not None:
+        if method != "adam":
+            raise ValueError("batch_size is an Adam option; use method='adam'")
+        batch_size = positive_int(batch_size, "batch_size")
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable; got {type(callback).__name__}")
+    if not (relax == "auto" if isinstance(relax, str) else isinstance(relax, bool)):
+        raise ValueError(f"relax must be 'auto', True or False; got {relax!r}")
+
+    if target is not None:
+        Xd, Yd, data_dtype = target_data(target, probes, rng)
+    else:
+        if probes is not None:
+            raise ValueError("probes applies to a target, not to data pairs")
+        Xd, Yd, data_dtype = pair_data(X, Y)
+    out_dtype = default_dtype(data_dtype) if dtype is None else np.dtype(dtype)
+    if out_dtype not in SUPPORTED_DTYPES:
+        raise TypeError(
+            f"dtype must be one of float32, float64, complex64, complex128; got {out_dtype}"
+        )
+    rows, cols = Yd.shape[0], Xd.shape[0]
+    data_complex = Xd.dtype.kind == "c" or Yd.dtype.kind == "c"
+    compute = np.dtype(np.complex128 if data_complex or out_dtype.kind == "c" else np.float64)
+    Xd = np.ascontiguousarray(Xd, dtype=compute)
+    Yd = np.ascontiguousarray(Yd, dtype=compute)
+    if not np.any(Yd):
+        raise ValueError("the target data Y is zero: the relative error is undefined")
+
+    nblocks = 2 * width
+    m = log2_exact(internal_size_for(rows, cols, expansion))
+    param = make_parametrization(parametrization, nblocks, m, out_dtype.kind == "c")
+    if param.name == "permutation" and rows != cols:
+        raise ValueError(
+            f"parametrization='permutation' needs a square shape; got ({rows}, {cols})"
+        )
+    shape = (rows, cols)
+    relaxed = (
+        (relax is True or (relax == "auto" and isinstance(init, str)))
+        and param.name == "free"
+        and compute.kind == "f"
+    )
+    if relax is True and not relaxed:
+        raise ValueError("relax=True needs parametrization='free' and real data and dtype")
+
+    history = []
+    bar = Progress(progress, max_iter * (2 if relaxed else 1), f"kmatrix.fit[{method}]")
+    state = {"done": 0, "why": None}
+
+    def stage(p, obj, theta):
+        """One optimizer run; returns the final parameters."""
+        def after_iteration(it, th, rel):
+            history.append(rel)
+            bar.update(state["done"] + it, rel)
+            if callback is not None and callback(state["done"] + it, _kmatrix(p, th, shape), rel):
+                state["why"] = "stopped by callback"
+            elif rel <= tol:
+                state["why"] = f"relative error {rel:.3g} <= tol"
+            return state["why"] is not None
+
+        rel0 = obj.rel_error(theta)
+        history.append(rel0)
+        if rel0 <= tol:
+            state["why"] = f"relative error {rel0:.3g} <= tol"
+        if state["why"] is not None or max_iter == 0:
+            return theta, "max_iter = 0" if max_iter == 0 else state["why"]
+        if method == "lbfgs":
+            theta, its, msg = run_lbfgs(obj, theta, max_iter, after_iteration)
+        else:
+            theta, its, msg = run_adam(
+                obj, theta, max_iter, after_iteration,
+                lr=lr, batch_size=batch_size, rng=rng, tol=tol,
+            )
+        state["done"] += its
+        return theta, state["why"] or msg
+
+    try:
+        if relaxed:
+            cparam = make_parametrization("free", nblocks, m, True)
+            cobj = Objective(cparam, Xd.astype(np.complex128), Yd.astype(np.complex128))
+            ctheta, msg = stage(cparam, cobj, _balanced(cparam, cobj, cparam.initial(init, rng)))
+            theta = param.to_params(realify(cparam.twiddle(ctheta)))
+            stages = f"complex stage: {msg}; "
+            if state["why"] != "stopped by callback":
+                state["why"] = None
+                theta, msg = stage(param, Objective(param, Xd, Yd), theta)
+                stages += "real stage: "
+        else:
+            stages = ""
+            obj = Objective(param, Xd, Yd)
+            theta0 = param.initial(init, rng)
+            if param.name == "free" and isinstance(init, str):
+                theta0 = _balanced(param, obj, theta0)
+            theta, msg = stage(param, obj, theta0)
+    finally:
+        bar.close()
+    K = _kmatrix(param, theta, shape, out_dtype)
+    # Error of the returned (possibly lower-precision) operator, as ``K @ Xd`` computes it.
+    _, _, sq = twiddle_vjp(K.twiddle.astype(compute), Xd, Yd, residual=True)
+    rel = float(np.sqrt(sq / np.vdot(Yd, Yd).real))
+    return FitResult(
+        kmatrix=K,
+        rel_error=rel,
+        history=np.asarray(history),
+        n_iter=int(state["done"]),
+        converged=bool(rel <= tol),
+        message=stages + msg,
+        parametrization=param.name,
+        params=theta,
+        seconds=time.perf_counter() - t_start,
+    )
+
+
+def _kmatrix(param, theta, shape, dtype=None):
+    tw = np.asarray(param.twiddle(theta))
+    return KMatrix(tw if dtype is None else tw.astype(dtype), shape)
+
+
+def _balanced(param, obj, theta):
+    """Scale every factor of a free init by one factor ``c`` so that ``||K X|| = ||Y||``.
+
+    A product of ``L`` factors scales as ``c^L``; matching the data's norm up front
+    keeps all factors at the scale the solution needs (an unnormalized Hadamard of
+    size 64 has entries 1, a ``"randn"`` init entries of size 0.7).
+    """
+    tw = np.asarray(param.twiddle(theta), dtype=obj.compute)
+    nfactors = tw.shape[0] * tw.shape[1]
+    _, _, sq = twiddle_vjp(tw, obj.X, obj.Y * 0, residual=True)
+    if not sq > 0:
+        return theta
+    return theta * (obj.y2 / sq) ** (0.5 / nfactors)

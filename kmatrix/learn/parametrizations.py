@@ -1,0 +1,285 @@
+"""Maps from a real parameter vector to a twiddle, with their gradient pull-backs.
+
+Three parametrizations of the ``2x2`` blocks of a twiddle (DESIGN.md section 1.1):
+
+* ``"free"`` -- the entries themselves (real and imaginary parts for complex);
+* ``"orthogonal"`` -- rotations ``[[c, -s], [s, c]]`` for real dtypes, the unitary
+  group ``U(2)`` through angles and phases for complex ones, so every factor and
+  hence the internal operator stays orthogonal/unitary to rounding error;
+* ``"permutation"`` -- "soft swaps" ``[[p, 1 - p], [1 - p, p]]`` with
+  ``p = sigmoid(logit)``; :func:`round_permutation` snaps each block to the identity
+  or the swap and returns the exact permutation the network routes.
+
+Every parametrization maps ``theta`` (1-D float64) to a twiddle and pulls a twiddle
+gradient ``D = dL/dRe t + i dL/dIm t`` back to ``dL/dtheta_k = sum Re(conj(D) dt/dtheta_k)``.
+"""
+
+__all__ = ["PARAMETRIZATIONS", "make_parametrization", "round_permutation"]
+
+import numpy as np
+from scipy.special import expit
+
+from .._operator import KMatrix
+from .._reference import apply_reference
+
+_INITS = ("randn", "ortho", "identity")
+
+
+def _check_init_array(init, shape):
+    arr = np.asarray(init)
+    if arr.shape != shape or arr.dtype.kind not in "iuf":
+        raise ValueError(
+            f"init array must be real with the parameter shape {shape}; "
+            f"got shape {arr.shape} and dtype {arr.dtype}"
+        )
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("init array contains NaN or infinite entries")
+    return np.array(arr, dtype=np.float64).ravel()
+
+
+class _Base:
+    """Common bookkeeping: twiddle shape ``(nblocks, m, N//2, 2, 2)`` and the dtype."""
+
+    name = ""
+
+    def __init__(self, nblocks, m, complex_):
+        self.tw_shape = (nblocks, m, 1 << (m - 1), 2, 2)
+        self.complex = complex_
+        self.dtype = np.dtype(np.complex128 if complex_ else np.float64)
+
+    @property
+    def size(self):
+        return int(np.prod(self.param_shape))
+
+    def initial(self, init, rng):
+        if isinstance(init, str):
+            if init not in _INITS:
+                raise ValueError(f"init must be one of {_INITS} or an array; got {init!r}")
+            return self._initial(init, rng)
+        if isinstance(init, KMatrix):
+            raise TypeError(
+                f"a KMatrix init (warm start) needs parametrization='free'; got {self.name!r}"
+            )
+        return _check_init_array(init, self.param_shape)
+
+
+class Free(_Base):
+    """The twiddle entries themselves (real view for complex dtypes)."""
+
+    name = "free"
+
+    @property
+    def param_shape(self):
+        return self.tw_shape + ((2,) if self.complex else ())
+
+    def initial(self, init, rng):
+        if isinstance(init, KMatrix):
+            init = init.twiddle
+            if init.shape != self.tw_shape:
+                raise ValueError(
+                    f"init KMatrix must have twiddle shape {self.tw_shape}; got {init.shape}"
+                )
+            if init.dtype.kind == "c" and not self.complex:
+                raise TypeError("a complex init KMatrix cannot start a real fit")
+            return self.to_params(init)
+        return super().initial(init, rng)
+
+    def _initial(self, init, rng):
+        from ..constructors.basic import random
+
+        nb, m, half = self.tw_shape[:3]
+        n = 2 * half
+        k = random(n, width=nb // 2, dtype=self.dtype, init=init, rng=rng)
+        return self.to_params(k.twiddle)
+
+    def to_params(self, tw):
+        tw = np.asarray(tw, dtype=self.dtype)
+        return np.ascontiguousarray(tw).view(np.float64).ravel().copy()
+
+    def twiddle(self, theta):
+        return theta.view(self.dtype).reshape(self.tw_shape)
+
+    def pullback(self, theta, dtw):
+        if not self.complex:
+            return np.ascontiguousarray(dtw.real, dtype=np.float64).ravel()
+        return np.ascontiguousarray(dtw, dtype=np.complex128).view(np.float64).ravel()
+
+
+class Orthogonal(_Base):
+    """Real: one rotation angle per 2x2. Complex: ``U(2)`` through (theta, alpha, beta, phi).
+
+    ``t = e^{i phi} [[e^{i alpha} cos theta, e^{i beta} sin theta],
+    [-e^{-i beta} sin theta, e^{-i alpha} cos theta]]``.
+    """
+
+    name = "orthogonal"
+
+    @property
+    def param_shape(self):
+        return self.tw_shape[:3] + ((4,) if self.complex else ())
+
+    def _initial(self, init, rng):
+        if init == "identity":
+            return np.zeros(self.size)
+        return rng.uniform(-np.pi, np.pi, self.size)
+
+    def _parts(self, theta):
+        if not self.complex:
+            a = theta.reshape(self.param_shape)
+            return np.cos(a), np.sin(a)
+        a = theta.reshape(self.param_shape)
+        th, al, be, ph = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
+        c, s = np.cos(th), np.sin(th)
+        e00 = np.exp(1j * (ph + al))
+        e01 = np.exp(1j * (ph + be))
+        e10 = -np.exp(1j * (ph - be))
+        e11 = np.exp(1j * (ph - al))
+        return c, s, e00, e01, e10, e11
+
+    def twiddle(self, theta):
+        tw = np.empty(self.tw_shape, dtype=self.dtype)
+        if not self.complex:
+            c, s = self._parts(theta)
+            tw[..., 0, 0] = c
+            tw[..., 0, 1] = -s
+            tw[..., 1, 0] = s
+            tw[..., 1, 1] = c
+            return tw
+        c, s, e00, e01, e10, e11 = self._parts(theta)
+        tw[..., 0, 0] = e00 * c
+        tw[..., 0, 1] = e01 * s
+        tw[..., 1, 0] = e10 * s
+        tw[..., 1, 1] = e11 * c
+        return tw
+
+    def pullback(self, theta, dtw):
+        if not self.complex:
+            d = dtw.real
+            c, s = self._parts(theta)
+            g = -s * d[..., 0, 0] - c * d[..., 0, 1] + c * d[..., 1, 0] - s * d[..., 1, 1]
+            return np.ascontiguousarray(g, dtype=np.float64).ravel()
+        c, s, e00, e01, e10, e11 = self._parts(theta)
+        t00, t01, t10, t11 = e00 * c, e01 * s, e10 * s, e11 * c
+        dc = np.conj(dtw)
+        d00, d01, d10, d11 = dc[..., 0, 0], dc[..., 0, 1], dc[..., 1, 0], dc[..., 1, 1]
+        g = np.empty(self.param_shape)
+        g[..., 0] = np.real(d00 * e00 * -s + d01 * e01 * c + d10 * e10 * c + d11 * e11 * -s)
+        g[..., 1] = np.real(1j * (d00 * t00 - d11 * t11))
+        g[..., 2] = np.real(1j * (d01 * t01 - d10 * t10))
+        g[..., 3] = np.real(1j * (d00 * t00 + d01 * t01 + d10 * t10 + d11 * t11))
+        return g.ravel()
+
+
+class SoftPermutation(_Base):
+    """Soft swap ``[[p, 1 - p], [1 - p, p]]`` with ``p = sigmoid(logit)`` per 2x2.
+
+    ``init="randn"`` draws logits from ``N(0, 1)``; ``init="identity"`` starts every
+    block at ``p = sigmoid(2) ~ 0.88``, near the identity but with a usable gradient.
+    """
+
+    name = "permutation"
+
+    @property
+    def param_shape(self):
+        return self.tw_shape[:3]
+
+    def _initial(self, init, rng):
+        if init == "identity":
+            return np.full(self.size, 2.0)
+        return rng.standard_normal(self.size)
+
+    def twiddle(self, theta):
+        p = expit(theta.reshape(self.param_shape))
+        tw = np.empty(self.tw_shape, dtype=self.dtype)
+        tw[..., 0, 0] = p
+        tw[..., 1, 1] = p
+        tw[..., 0, 1] = 1 - p
+        tw[..., 1, 0] = 1 - p
+        return tw
+
+    def pullback(self, theta, dtw):
+        p = expit(theta.reshape(self.param_shape))
+        d = dtw.real
+        g = (d[..., 0, 0] + d[..., 1, 1] - d[..., 0, 1] - d[..., 1, 0]) * (p * (1 - p))
+        return np.ascontiguousarray(g, dtype=np.float64).ravel()
+
+
+PARAMETRIZATIONS = {"free": Free, "orthogonal": Orthogonal, "permutation": SoftPermutation}
+
+
+def make_parametrization(name, nblocks, m, complex_):
+    """Instantiate the parametrization called ``name`` for a twiddle of ``nblocks x m``."""
+    if not isinstance(name, str) or name not in PARAMETRIZATIONS:
+        raise ValueError(
+            f"parametrization must be one of {tuple(PARAMETRIZATIONS)}; got {name!r}"
+        )
+    # Soft swaps are real whatever the data; the others follow the data's kind.
+    return PARAMETRIZATIONS[name](nblocks, m, complex_ and name != "permutation")
+
+
+def round_permutation(K, *, return_indices=False):
+    """Round a (relaxed) permutation network to the exact permutation it routes.
+
+    Every 2x2 block ``t`` is snapped to the identity when ``|t00 t11| >= |t01 t10|``
+    and to the swap otherwise; for a soft swap this is ``p >= 1/2``, and since both
+    products scale alike when a row of the block is scaled, the rule is blind to the
+    diagonal gauge between factors (it also rounds free fits). The resulting 0/1
+    network is evaluated on the index vector, and the permutation it routes is
+    returned as ``km.permutation(p)``.
+
+    Parameters
+    ----------
+    K : KMatrix or FitResult
+        A square K-matrix, typically ``fit(..., parametrization="permutation").kmatrix``.
+    return_indices : bool, default False
+        Also return the index array ``p`` (``permutation(p) @ x == x[p]``).
+
+    Returns
+    -------
+    P : KMatrix
+        ``km.permutation(p)``.
+    p : ndarray of int, only if ``return_indices``
+
+    Raises
+    ------
+    ValueError
+        If ``K`` is not square, or if the rounded network moves coordinates into the
+        zero padding (possible only with expansion > 1), so that it is not a
+        permutation of the ``n`` coordinates.
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> from kmatrix.learn import round_permutation
+    >>> tw = np.zeros((2, 2, 2, 2, 2)); tw[..., 0, 0] = tw[..., 1, 1] = 0.9
+    >>> tw[..., 0, 1] = tw[..., 1, 0] = 0.1
+    >>> tw[0, 0, 0] = [[0.2, 0.8], [0.8, 0.2]]   # one soft swap, of entries 0 and 2
+    >>> P, p = round_permutation(km.KMatrix(tw), return_indices=True)
+    >>> p
+    array([2, 1, 0, 3])
+    """
+    K = getattr(K, "kmatrix", K)
+    if not isinstance(K, KMatrix):
+        raise TypeError(
+            f"round_permutation expects a KMatrix or a FitResult; got {type(K).__name__}"
+        )
+    rows, cols = K.shape
+    if rows != cols:
+        raise ValueError(f"round_permutation expects a square KMatrix; got shape {K.shape}")
+    t = K.twiddle
+    keep = np.abs(t[..., 0, 0] * t[..., 1, 1]) >= np.abs(t[..., 0, 1] * t[..., 1, 0])
+    snapped = np.zeros(t.shape, dtype=np.float64)
+    snapped[..., 0, 0] = snapped[..., 1, 1] = keep
+    snapped[..., 0, 1] = snapped[..., 1, 0] = ~keep
+    # A 0/1 routing network moves integers exactly, so the image of 1..n is the permutation.
+    image = apply_reference(snapped, np.arange(1.0, cols + 1), K.shape)
+    p = np.rint(image).astype(np.intp) - 1
+    if not np.array_equal(np.sort(p), np.arange(cols)):
+        raise ValueError(
+            "the rounded network is not a permutation of the first "
+            f"{cols} coordinates (it routes some into the zero padding)"
+        )
+    from ..constructors.permutation import permutation
+
+    P = permutation(p)
+    return (P, p) if return_indices else P
