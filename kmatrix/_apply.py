@@ -16,12 +16,18 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from .kernels import cpu
 
 # Work arrays smaller than this run on the calling thread: splitting costs more.
 _PARALLEL_MIN_BYTES = 1 << 18
 _pool = None
 _pool_lock = threading.Lock()
+
+
+def _cpu():
+    # Imported on first apply: importing Numba costs ~0.3 s, and `import kmatrix` should not.
+    from .kernels import cpu
+
+    return cpu
 
 
 def n_threads():
@@ -55,6 +61,7 @@ def _slab_rows(n, chunk, width_bytes):
 
 def _run_columns(kernel, args, k, nbytes):
     """Run ``kernel(*args, c0, c1, tile)`` over column ranges covering ``0:k``."""
+    cpu = _cpu()
     nt = n_threads()
     if nt == 1 or nbytes < _PARALLEL_MIN_BYTES or k < 16:
         kernel(*args, 0, k, min(cpu.TILE, k))
@@ -97,6 +104,7 @@ def apply_twiddle(packed, plan, x, rows, dtype, dense=None):
             g = plan.gather_in
             sel = g < cols
             w[sel] = src[g[sel]]
+    cpu = _cpu() if plan.segments else None
     for seg in plan.segments:
         if not isinstance(seg, tuple):
             work = [w[seg] for w in work]

@@ -7,7 +7,6 @@ parametrization, with the gradient from one fused forward/backward kernel pass.
 __all__ = ["Objective", "run_lbfgs", "run_adam"]
 
 import numpy as np
-from scipy.optimize import minimize
 
 from .vjp import twiddle_vjp
 
@@ -52,6 +51,8 @@ def run_lbfgs(obj, theta, max_iter, after_iteration):
 
     # ftol/gtol at zero: SciPy's tests are absolute for losses below 1 and would end a
     # fit long before tol; the stopping rules are tol, max_iter and a failed line search.
+    from scipy.optimize import minimize  # lazy: costs ~0.3 s at import
+
     res = minimize(
         obj,
         theta,

@@ -17,7 +17,6 @@ gradient ``D = dL/dRe t + i dL/dIm t`` back to ``dL/dtheta_k = sum Re(conj(D) dt
 __all__ = ["PARAMETRIZATIONS", "make_parametrization", "round_permutation"]
 
 import numpy as np
-from scipy.special import expit
 
 from .._operator import KMatrix
 from .._reference import apply_reference
@@ -189,7 +188,7 @@ class SoftPermutation(_Base):
         return rng.standard_normal(self.size)
 
     def twiddle(self, theta):
-        p = expit(theta.reshape(self.param_shape))
+        p = _expit(theta.reshape(self.param_shape))
         tw = np.empty(self.tw_shape, dtype=self.dtype)
         tw[..., 0, 0] = p
         tw[..., 1, 1] = p
@@ -198,7 +197,7 @@ class SoftPermutation(_Base):
         return tw
 
     def pullback(self, theta, dtw):
-        p = expit(theta.reshape(self.param_shape))
+        p = _expit(theta.reshape(self.param_shape))
         d = dtw.real
         g = (d[..., 0, 0] + d[..., 1, 1] - d[..., 0, 1] - d[..., 1, 0]) * (p * (1 - p))
         return np.ascontiguousarray(g, dtype=np.float64).ravel()
@@ -283,3 +282,13 @@ def round_permutation(K, *, return_indices=False):
 
     P = permutation(p)
     return (P, p) if return_indices else P
+
+
+def _expit(z):
+    """Logistic sigmoid, overflow-free (scipy.special.expit without importing SciPy.special)."""
+    out = np.empty_like(z, dtype=float)
+    pos = z >= 0
+    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
+    e = np.exp(z[~pos])
+    out[~pos] = e / (1.0 + e)
+    return out

@@ -10,7 +10,6 @@ import numpy as np
 
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
-from ..kernels import cpu_grad
 
 # The tape of one column is 2w*m*N entries; tiles are sized so that a thread's tape
 # stays near this many entries (8 MiB in float64), with 1 <= tile <= _MAX_TILE.
@@ -60,6 +59,8 @@ def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0):
     the complex convention ``dL/dRe t + i dL/dIm t`` summed over columns, and
     ``||K x - Y||^2`` (``0.0`` unless ``residual``).
     """
+    from ..kernels import cpu_grad  # imported on first use: Numba is not loaded by `import kmatrix`
+
     dtype = twiddle.dtype
     nb, m, half = twiddle.shape[:3]
     n = 2 * half
@@ -171,6 +172,12 @@ def vjp(K, X, G):
     """
     if not isinstance(K, KMatrix):
         raise TypeError(f"vjp expects a KMatrix as K; got {type(K).__name__}")
+    from ..cuda import is_device_array
+
+    if is_device_array(X) or is_device_array(G):
+        from ..cuda import vjp_device
+
+        return vjp_device(K, X, G)
     rows, cols = K.shape
     X = _check_array(X, "X", cols, f"({cols},) or ({cols}, k)")
     want = (rows,) if X.ndim == 1 else (rows, X.shape[1])
