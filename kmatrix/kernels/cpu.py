@@ -26,7 +26,7 @@ __all__ = [
     "apply_complex_vec",
 ]
 
-from numba import njit
+from numba import njit, uint64
 
 TILE = 256  # max columns per tile: wider tiles amortize twiddle loads (measured best)
 _OPTS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
@@ -59,19 +59,18 @@ def _fused_real(pk, off, a, b, x, g0, g1, gstep, l0, l1, t0, tb):
             b00 = pk[o + 4]; b01 = pk[o + 5]; b10 = pk[o + 6]; b11 = pk[o + 7]
             c00 = pk[o + 8]; c01 = pk[o + 9]; c10 = pk[o + 10]; c11 = pk[o + 11]
             d00 = pk[o + 12]; d01 = pk[o + 13]; d10 = pk[o + 14]; d11 = pk[o + 15]
-            # contiguous row views: 2-D indexing here does not vectorize
-            r0 = x[x0, t0:t0 + tb]; r1 = x[x1, t0:t0 + tb]
-            r2 = x[x2, t0:t0 + tb]; r3 = x[x3, t0:t0 + tb]
-            for c in range(tb):
-                v0 = r0[c]; v1 = r1[c]; v2 = r2[c]; v3 = r3[c]
+            # unsigned indices: no negative-index wraparound, so the loop vectorizes
+            r0 = uint64(x0); r1 = uint64(x1); r2 = uint64(x2); r3 = uint64(x3)
+            for c in range(uint64(t0), uint64(t0 + tb)):
+                v0 = x[r0, c]; v1 = x[r1, c]; v2 = x[r2, c]; v3 = x[r3, c]
                 u0 = a00 * v0 + a01 * v1
                 u1 = a10 * v0 + a11 * v1
                 u2 = b00 * v2 + b01 * v3
                 u3 = b10 * v2 + b11 * v3
-                r0[c] = c00 * u0 + c01 * u2
-                r2[c] = c10 * u0 + c11 * u2
-                r1[c] = d00 * u1 + d01 * u3
-                r3[c] = d10 * u1 + d11 * u3
+                x[r0, c] = c00 * u0 + c01 * u2
+                x[r2, c] = c10 * u0 + c11 * u2
+                x[r1, c] = d00 * u1 + d01 * u3
+                x[r3, c] = d10 * u1 + d11 * u3
 
 
 @njit(**_OPTS)
@@ -83,11 +82,11 @@ def _single_real(pk, off, st, x, i0, i1, istep, l0, l1, t0, tb):
             q = p + st
             o = off + 4 * i
             t00 = pk[o]; t01 = pk[o + 1]; t10 = pk[o + 2]; t11 = pk[o + 3]
-            rp = x[p, t0:t0 + tb]; rq = x[q, t0:t0 + tb]
-            for c in range(tb):
-                vp = rp[c]; vq = rq[c]
-                rp[c] = t00 * vp + t01 * vq
-                rq[c] = t10 * vp + t11 * vq
+            rp = uint64(p); rq = uint64(q)
+            for c in range(uint64(t0), uint64(t0 + tb)):
+                vp = x[rp, c]; vq = x[rq, c]
+                x[rp, c] = t00 * vp + t01 * vq
+                x[rq, c] = t10 * vp + t11 * vq
 
 
 @njit(**_OPTS)
@@ -109,13 +108,10 @@ def _fused_complex(pr, pi, off, a, b, xr, xi, g0, g1, gstep, l0, l1, t0, tb):
             bi00 = pi[o + 4]; bi01 = pi[o + 5]; bi10 = pi[o + 6]; bi11 = pi[o + 7]
             ci00 = pi[o + 8]; ci01 = pi[o + 9]; ci10 = pi[o + 10]; ci11 = pi[o + 11]
             di00 = pi[o + 12]; di01 = pi[o + 13]; di10 = pi[o + 14]; di11 = pi[o + 15]
-            p0 = xr[x0, t0:t0 + tb]; p1 = xr[x1, t0:t0 + tb]
-            p2 = xr[x2, t0:t0 + tb]; p3 = xr[x3, t0:t0 + tb]
-            q0 = xi[x0, t0:t0 + tb]; q1 = xi[x1, t0:t0 + tb]
-            q2 = xi[x2, t0:t0 + tb]; q3 = xi[x3, t0:t0 + tb]
-            for c in range(tb):
-                v0r = p0[c]; v1r = p1[c]; v2r = p2[c]; v3r = p3[c]
-                v0i = q0[c]; v1i = q1[c]; v2i = q2[c]; v3i = q3[c]
+            r0 = uint64(x0); r1 = uint64(x1); r2 = uint64(x2); r3 = uint64(x3)
+            for c in range(uint64(t0), uint64(t0 + tb)):
+                v0r = xr[r0, c]; v1r = xr[r1, c]; v2r = xr[r2, c]; v3r = xr[r3, c]
+                v0i = xi[r0, c]; v1i = xi[r1, c]; v2i = xi[r2, c]; v3i = xi[r3, c]
                 u0r = ar00 * v0r - ai00 * v0i + ar01 * v1r - ai01 * v1i
                 u0i = ar00 * v0i + ai00 * v0r + ar01 * v1i + ai01 * v1r
                 u1r = ar10 * v0r - ai10 * v0i + ar11 * v1r - ai11 * v1i
@@ -124,14 +120,14 @@ def _fused_complex(pr, pi, off, a, b, xr, xi, g0, g1, gstep, l0, l1, t0, tb):
                 u2i = br00 * v2i + bi00 * v2r + br01 * v3i + bi01 * v3r
                 u3r = br10 * v2r - bi10 * v2i + br11 * v3r - bi11 * v3i
                 u3i = br10 * v2i + bi10 * v2r + br11 * v3i + bi11 * v3r
-                p0[c] = cr00 * u0r - ci00 * u0i + cr01 * u2r - ci01 * u2i
-                q0[c] = cr00 * u0i + ci00 * u0r + cr01 * u2i + ci01 * u2r
-                p2[c] = cr10 * u0r - ci10 * u0i + cr11 * u2r - ci11 * u2i
-                q2[c] = cr10 * u0i + ci10 * u0r + cr11 * u2i + ci11 * u2r
-                p1[c] = dr00 * u1r - di00 * u1i + dr01 * u3r - di01 * u3i
-                q1[c] = dr00 * u1i + di00 * u1r + dr01 * u3i + di01 * u3r
-                p3[c] = dr10 * u1r - di10 * u1i + dr11 * u3r - di11 * u3i
-                q3[c] = dr10 * u1i + di10 * u1r + dr11 * u3i + di11 * u3r
+                xr[r0, c] = cr00 * u0r - ci00 * u0i + cr01 * u2r - ci01 * u2i
+                xi[r0, c] = cr00 * u0i + ci00 * u0r + cr01 * u2i + ci01 * u2r
+                xr[r2, c] = cr10 * u0r - ci10 * u0i + cr11 * u2r - ci11 * u2i
+                xi[r2, c] = cr10 * u0i + ci10 * u0r + cr11 * u2i + ci11 * u2r
+                xr[r1, c] = dr00 * u1r - di00 * u1i + dr01 * u3r - di01 * u3i
+                xi[r1, c] = dr00 * u1i + di00 * u1r + dr01 * u3i + di01 * u3r
+                xr[r3, c] = dr10 * u1r - di10 * u1i + dr11 * u3r - di11 * u3i
+                xi[r3, c] = dr10 * u1i + di10 * u1r + dr11 * u3i + di11 * u3r
 
 
 @njit(**_OPTS)
@@ -144,14 +140,13 @@ def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
             o = off + 4 * i
             r00 = pr[o]; r01 = pr[o + 1]; r10 = pr[o + 2]; r11 = pr[o + 3]
             m00 = pi[o]; m01 = pi[o + 1]; m10 = pi[o + 2]; m11 = pi[o + 3]
-            pr_ = xr[p, t0:t0 + tb]; pi_ = xi[p, t0:t0 + tb]
-            qr_ = xr[q, t0:t0 + tb]; qi_ = xi[q, t0:t0 + tb]
-            for c in range(tb):
-                vpr = pr_[c]; vpi = pi_[c]; vqr = qr_[c]; vqi = qi_[c]
-                pr_[c] = r00 * vpr - m00 * vpi + r01 * vqr - m01 * vqi
-                pi_[c] = r00 * vpi + m00 * vpr + r01 * vqi + m01 * vqr
-                qr_[c] = r10 * vpr - m10 * vpi + r11 * vqr - m11 * vqi
-                qi_[c] = r10 * vpi + m10 * vpr + r11 * vqi + m11 * vqr
+            rp = uint64(p); rq = uint64(q)
+            for c in range(uint64(t0), uint64(t0 + tb)):
+                vpr = xr[rp, c]; vpi = xi[rp, c]; vqr = xr[rq, c]; vqi = xi[rq, c]
+                xr[rp, c] = r00 * vpr - m00 * vpi + r01 * vqr - m01 * vqi
+                xi[rp, c] = r00 * vpi + m00 * vpr + r01 * vqi + m01 * vqr
+                xr[rq, c] = r10 * vpr - m10 * vpi + r11 * vqr - m11 * vqi
+                xi[rq, c] = r10 * vpi + m10 * vpr + r11 * vqi + m11 * vqr
 
 
 @njit(**_OPTS)
