@@ -109,6 +109,7 @@ class KMatrix(LinearOperator):
         shape = validate_shape(shape, n)
         self._twiddle = tw
         self._cache = {}
+        self._fast = None  # small operators: the dense matrix of the operator's own dtype
         super().__init__(dtype=tw.dtype, shape=shape)
 
     # ------------------------------------------------------------------ attributes
@@ -207,6 +208,8 @@ class KMatrix(LinearOperator):
             eye = np.eye(cols, dtype=dtype)
             d = apply_twiddle(self._packed(dtype), self._plan(), eye, self.shape[0], dtype)
             d = self._cache[key] = np.ascontiguousarray(d)
+            if dtype == self.dtype:
+                self._fast = d
         return d
 
     def _check_input(self, x, n_expected, name):
@@ -314,6 +317,16 @@ class KMatrix(LinearOperator):
         return self._apply(x)
 
     def __matmul__(self, other):
+        fast = self._fast
+        if (
+            fast is not None
+            and type(other) is np.ndarray
+            and other.dtype is fast.dtype
+            and other.ndim <= 2
+            and other.shape[:1] == fast.shape[1:]
+        ):
+            # small operators: the Python checks below would cost more than the product
+            return fast @ other
         if _check_scalar(other):
             raise ValueError("scalar operands are not allowed with '@', use '*' instead")
         return self.dot(other)

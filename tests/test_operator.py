@@ -218,3 +218,17 @@ def test_real_operator_on_complex_input(kdt, xdt, k):
     assert y.dtype == np.result_type(kdt, xdt) and y.shape == (150,) + shape[1:]
     D = dense_reference(K.twiddle, K.shape)
     np.testing.assert_allclose(y, D @ x, atol=tol(K, np.abs(x).max() * 256), rtol=0)
+
+
+def test_small_operator_fast_path_keeps_the_rules():
+    K = km.random((6, 5), width=2, rng=0)  # N = 8: dense fast path after first use
+    x = np.arange(5.0)
+    first = K @ x
+    np.testing.assert_array_equal(K @ x, first)
+    np.testing.assert_allclose(first, dense_reference(K.twiddle, K.shape) @ x, atol=1e-13)
+    with pytest.raises(ValueError, match=r"shape \(5,\) or \(5, k\)"):
+        K @ np.ones(6)
+    with pytest.raises(ValueError):
+        K @ np.ones((5, 2, 2))
+    assert (K @ np.ones(5, dtype=np.float32)).dtype == np.float64
+    assert (K @ np.ones((5, 3), dtype=np.complex64)).dtype == np.complex128
