@@ -37,7 +37,6 @@ import scipy.linalg
 import scipy.sparse
 
 import kmatrix as km
-from kmatrix._reference import dense_reference
 
 _DTYPES = ("float64", "float32", "complex128", "complex64")
 _ERR_DOC = "max|KX - AX| / max(|A||X|)"

@@ -170,7 +170,7 @@ def test_vjp_threaded_equals_serial(monkeypatch, dtype):
     monkeypatch.setattr(vjp_module, "_PARALLEL_MIN_WORK", 1 << 60)
     serial = km.vjp(K, X, G)
     monkeypatch.setattr(vjp_module, "_PARALLEL_MIN_WORK", 0)
-    monkeypatch.setattr(vjp_module, "_n_threads", lambda: 3)
+    monkeypatch.setattr(vjp_module, "n_threads", lambda: 3)
     monkeypatch.setattr(vjp_module, "_MAX_TILE", 8)
     threaded = km.vjp(K, X, G)
     eps = np.finfo(dtype).eps

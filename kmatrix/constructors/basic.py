@@ -22,6 +22,8 @@ def _check_dtype(dtype):
 
 
 def _check_size(n, name="n"):
+    if isinstance(n, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got {n!r}")
     try:
         n = operator.index(n)
     except TypeError:

@@ -8,27 +8,14 @@ other sizes use Bluestein's chirp identity around a power-of-two circulant
 
 __all__ = ["dft", "idft", "hadamard"]
 
-import operator
 
 import numpy as np
 
 from .._layout import identity_twiddle, log2_exact, pair_indices
 from .._operator import KMatrix
-from .basic import _check_dtype
+from .basic import _check_dtype, _check_size
 
 _NORMS = ("backward", "ortho", "forward")
-
-
-def _check_n(n):
-    if isinstance(n, (bool, np.bool_)):
-        raise TypeError(f"n must be an integer; got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"n must be an integer; got {type(n).__name__}") from None
-    if n < 1:
-        raise ValueError(f"n must be >= 1; got {n}")
-    return n
 
 
 def hadamard(n, normalized=False, dtype=np.float64):
@@ -65,7 +52,7 @@ def hadamard(n, normalized=False, dtype=np.float64):
     >>> H.width, H.expansion
     (1, 1.0)
     """
-    n = _check_n(n)
+    n = _check_size(n)
     if n & (n - 1):
         raise ValueError(f"hadamard needs n to be a power of two; got n = {n}")
     dtype = _check_dtype(dtype)
@@ -170,7 +157,7 @@ def _norm_power(norm, inverse):
 
 
 def _fourier(n, norm, dtype, inverse):
-    n = _check_n(n)
+    n = _check_size(n)
     norm = _check_norm(norm)
     dtype = _check_complex_dtype(dtype)
     sign = 1 if inverse else -1

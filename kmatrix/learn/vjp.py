@@ -2,12 +2,9 @@
 
 __all__ = ["vjp", "twiddle_vjp"]
 
-import os
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
+from .._apply import _get_pool, n_threads
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
 
@@ -19,28 +16,6 @@ _MAX_TILE = 32
 # thread is faster: measured on 2 cores, real n=256 x 256 columns (2^19) gains little
 # from a second thread, complex n=256 x 256 (2^21) runs 1.6-1.8x faster.
 _PARALLEL_MIN_WORK = 1 << 20
-
-
-_pool = None
-_pool_lock = threading.Lock()
-
-
-def _n_threads():
-    env = os.environ.get("KMATRIX_NUM_THREADS")
-    if env:
-        return max(1, int(env))
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - non-Linux
-        return max(1, os.cpu_count() or 1)
-
-
-def _get_pool():
-    global _pool
-    with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=_n_threads(), thread_name_prefix="kmatrix-vjp")
-        return _pool
 
 
 def _tile(nfactors, n, k):
@@ -74,7 +49,7 @@ def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0):
     else:
         tw = (np.ascontiguousarray(twiddle),)
 
-    nt = _n_threads()
+    nt = n_threads()
     work = half * nb * m * k * (4 if complex_ else 1)
     parts = 1 if nt == 1 or work < _PARALLEL_MIN_WORK else min(nt, k)
     step = max(1, -(-k // parts))
