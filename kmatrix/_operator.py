@@ -241,8 +241,6 @@ class KMatrix(LinearOperator):
                 f"cannot apply a {self.dtype} KMatrix to {x.dtype} input: the result type "
                 f"{dtype} is not one of float32, float64, complex64, complex128"
             )
-        if dtype.kind == "f" and x.dtype.kind == "c":  # pragma: no cover - result_type prevents it
-            raise TypeError("complex input needs a complex result type")
         dense = self._dense(dtype)
         if dense is None and self.dtype.kind == "f" and x.dtype.kind == "c":
             # A real operator maps real and imaginary parts separately: run them as one
@@ -327,6 +325,8 @@ class KMatrix(LinearOperator):
         ):
             # small operators: the Python checks below would cost more than the product
             return fast @ other
+        if type(other) is np.ndarray:
+            return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
         if _check_scalar(other):
             raise ValueError("scalar operands are not allowed with '@', use '*' instead")
         return self.dot(other)

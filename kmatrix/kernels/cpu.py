@@ -33,28 +33,38 @@ _OPTS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 
 
 @njit(inline="always")
-def _group_base(g, lo):
-    # insert two zero bits at positions log2(lo) and log2(lo) + 1 of g
-    return ((g // lo) * (4 * lo)) + (g & (lo - 1))
+def _log2(v):
+    sh = 0
+    while (1 << sh) < v:
+        sh += 1
+    return sh
 
 
 @njit(inline="always")
-def _pair_base(i, st):
-    # insert one zero bit at position log2(st) of i
-    return ((i // st) * (2 * st)) + (i & (st - 1))
+def _group_base(g, lo, sh):
+    # insert two zero bits at positions sh = log2(lo) and sh + 1 of g (shifts: an integer
+    # division here cost more than the arithmetic it indexes)
+    return ((g >> sh) << (sh + 2)) | (g & (lo - 1))
+
+
+@njit(inline="always")
+def _pair_base(i, st, sh):
+    # insert one zero bit at position sh = log2(st) of i
+    return ((i >> sh) << (sh + 1)) | (i & (st - 1))
 
 
 @njit(**_OPTS)
 def _fused_real(pk, off, a, b, x, g0, g1, gstep, l0, l1, t0, tb):
     lo = min(a, b)
+    sh = _log2(lo)
     for gg in range(g0, g1):
         for l in range(l0, l1):
             g = gg * gstep + l
-            x0 = _group_base(g, lo)
+            x0 = _group_base(g, lo, sh)
             x1 = x0 + a
             x2 = x0 + b
             x3 = x1 + b
-            o = off + 16 * g
+            o = uint64(off + 16 * g)
             a00 = pk[o]; a01 = pk[o + 1]; a10 = pk[o + 2]; a11 = pk[o + 3]
             b00 = pk[o + 4]; b01 = pk[o + 5]; b10 = pk[o + 6]; b11 = pk[o + 7]
             c00 = pk[o + 8]; c01 = pk[o + 9]; c10 = pk[o + 10]; c11 = pk[o + 11]
@@ -75,12 +85,13 @@ def _fused_real(pk, off, a, b, x, g0, g1, gstep, l0, l1, t0, tb):
 
 @njit(**_OPTS)
 def _single_real(pk, off, st, x, i0, i1, istep, l0, l1, t0, tb):
+    sh = _log2(st)
     for ii in range(i0, i1):
         for l in range(l0, l1):
             i = ii * istep + l
-            p = _pair_base(i, st)
+            p = _pair_base(i, st, sh)
             q = p + st
-            o = off + 4 * i
+            o = uint64(off + 4 * i)
             t00 = pk[o]; t01 = pk[o + 1]; t10 = pk[o + 2]; t11 = pk[o + 3]
             rp = uint64(p); rq = uint64(q)
             for c in range(uint64(t0), uint64(t0 + tb)):
@@ -92,14 +103,15 @@ def _single_real(pk, off, st, x, i0, i1, istep, l0, l1, t0, tb):
 @njit(**_OPTS)
 def _fused_complex(pr, pi, off, a, b, xr, xi, g0, g1, gstep, l0, l1, t0, tb):
     lo = min(a, b)
+    sh = _log2(lo)
     for gg in range(g0, g1):
         for l in range(l0, l1):
             g = gg * gstep + l
-            x0 = _group_base(g, lo)
+            x0 = _group_base(g, lo, sh)
             x1 = x0 + a
             x2 = x0 + b
             x3 = x1 + b
-            o = off + 16 * g
+            o = uint64(off + 16 * g)
             ar00 = pr[o]; ar01 = pr[o + 1]; ar10 = pr[o + 2]; ar11 = pr[o + 3]
             br00 = pr[o + 4]; br01 = pr[o + 5]; br10 = pr[o + 6]; br11 = pr[o + 7]
             cr00 = pr[o + 8]; cr01 = pr[o + 9]; cr10 = pr[o + 10]; cr11 = pr[o + 11]
@@ -132,12 +144,13 @@ def _fused_complex(pr, pi, off, a, b, xr, xi, g0, g1, gstep, l0, l1, t0, tb):
 
 @njit(**_OPTS)
 def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
+    sh = _log2(st)
     for ii in range(i0, i1):
         for l in range(l0, l1):
             i = ii * istep + l
-            p = _pair_base(i, st)
+            p = _pair_base(i, st, sh)
             q = p + st
-            o = off + 4 * i
+            o = uint64(off + 4 * i)
             r00 = pr[o]; r01 = pr[o + 1]; r10 = pr[o + 2]; r11 = pr[o + 3]
             m00 = pi[o]; m01 = pi[o + 1]; m10 = pi[o + 2]; m11 = pi[o + 3]
             rp = uint64(p); rq = uint64(q)
@@ -233,12 +246,14 @@ def apply_real_vec(pk, steps, x):
         if steps[s, 3] == 2:
             b = steps[s, 1]
             lo = min(a, b)
+            sh = _log2(lo)
             for g in range(n // 4):
-                x0 = _group_base(g, lo)
-                x1 = x0 + a
-                x2 = x0 + b
-                x3 = x1 + b
-                o = off + 16 * g
+                # unsigned indices skip Numba's negative-index wraparound checks
+                x0 = uint64(_group_base(g, lo, sh))
+                x1 = x0 + uint64(a)
+                x2 = x0 + uint64(b)
+                x3 = x1 + uint64(b)
+                o = uint64(off + 16 * g)
                 v0 = x[x0]; v1 = x[x1]; v2 = x[x2]; v3 = x[x3]
                 u0 = pk[o] * v0 + pk[o + 1] * v1
                 u1 = pk[o + 2] * v0 + pk[o + 3] * v1
@@ -249,10 +264,11 @@ def apply_real_vec(pk, steps, x):
                 x[x1] = pk[o + 12] * u1 + pk[o + 13] * u3
                 x[x3] = pk[o + 14] * u1 + pk[o + 15] * u3
         else:
+            sa = _log2(a)
             for i in range(n // 2):
-                p = _pair_base(i, a)
-                q = p + a
-                o = off + 4 * i
+                p = uint64(_pair_base(i, a, sa))
+                q = p + uint64(a)
+                o = uint64(off + 4 * i)
                 vp = x[p]; vq = x[q]
                 x[p] = pk[o] * vp + pk[o + 1] * vq
                 x[q] = pk[o + 2] * vp + pk[o + 3] * vq
@@ -268,12 +284,14 @@ def apply_complex_vec(pr, pi, steps, xr, xi):
         if steps[s, 3] == 2:
             b = steps[s, 1]
             lo = min(a, b)
+            sh = _log2(lo)
             for g in range(n // 4):
-                x0 = _group_base(g, lo)
-                x1 = x0 + a
-                x2 = x0 + b
-                x3 = x1 + b
-                o = off + 16 * g
+                # unsigned indices skip Numba's negative-index wraparound checks
+                x0 = uint64(_group_base(g, lo, sh))
+                x1 = x0 + uint64(a)
+                x2 = x0 + uint64(b)
+                x3 = x1 + uint64(b)
+                o = uint64(off + 16 * g)
                 v0r = xr[x0]; v1r = xr[x1]; v2r = xr[x2]; v3r = xr[x3]
                 v0i = xi[x0]; v1i = xi[x1]; v2i = xi[x2]; v3i = xi[x3]
                 u0r = pr[o] * v0r - pi[o] * v0i + pr[o + 1] * v1r - pi[o + 1] * v1i
@@ -293,10 +311,11 @@ def apply_complex_vec(pr, pi, steps, xr, xi):
                 xr[x3] = pr[o + 14] * u1r - pi[o + 14] * u1i + pr[o + 15] * u3r - pi[o + 15] * u3i
                 xi[x3] = pr[o + 14] * u1i + pi[o + 14] * u1r + pr[o + 15] * u3i + pi[o + 15] * u3r
         else:
+            sa = _log2(a)
             for i in range(n // 2):
-                p = _pair_base(i, a)
-                q = p + a
-                o = off + 4 * i
+                p = uint64(_pair_base(i, a, sa))
+                q = p + uint64(a)
+                o = uint64(off + 4 * i)
                 vpr = xr[p]; vpi = xi[p]; vqr = xr[q]; vqi = xi[q]
                 xr[p] = pr[o] * vpr - pi[o] * vpi + pr[o + 1] * vqr - pi[o + 1] * vqi
                 xi[p] = pr[o] * vpi + pi[o] * vpr + pr[o + 1] * vqi + pi[o + 1] * vqr
