@@ -109,7 +109,7 @@ class KMatrix(LinearOperator):
         shape = validate_shape(shape, n)
         self._twiddle = tw
         self._cache = {}
-        self._fast = None  # small operators: the dense matrix of the operator's own dtype
+        self._fast = None  # small operators: (dense matrix, its dtype, cols) once cached
         super().__init__(dtype=tw.dtype, shape=shape)
 
     # ------------------------------------------------------------------ attributes
@@ -209,7 +209,7 @@ class KMatrix(LinearOperator):
             d = apply_twiddle(self._packed(dtype), self._plan(), eye, self.shape[0], dtype)
             d = self._cache[key] = np.ascontiguousarray(d)
             if dtype == self.dtype:
-                self._fast = d
+                self._fast = (d, d.dtype, d.shape[1])
         return d
 
     def _check_input(self, x, n_expected, name):
@@ -316,15 +316,11 @@ class KMatrix(LinearOperator):
 
     def __matmul__(self, other):
         fast = self._fast
-        if (
-            fast is not None
-            and type(other) is np.ndarray
-            and other.dtype is fast.dtype
-            and other.ndim <= 2
-            and other.shape[:1] == fast.shape[1:]
-        ):
+        if fast is not None and type(other) is np.ndarray and other.dtype is fast[1]:
             # small operators: the Python checks below would cost more than the product
-            return fast @ other
+            nd = other.ndim
+            if (nd == 1 or nd == 2) and other.shape[0] == fast[2]:
+                return fast[0] @ other
         if type(other) is np.ndarray:
             return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
         if _check_scalar(other):
