@@ -4,6 +4,8 @@ These call the kernel path directly (no small-operator dense shortcut), so every
 down to N = 2 exercises the compiled code, vector and batched, fused and single steps.
 """
 
+import os
+
 import numpy as np
 from hypothesis import given
 from hypothesis import strategies as st
@@ -85,16 +87,28 @@ def test_fused_and_single_steps_planned():
     assert make_plan(km.identity(16).twiddle).steps.shape[0] == 0
 
 
-def test_large_batches_split_over_threads_match_serial(monkeypatch):
+@given(sparse_structured(), st.integers(0, 2**32 - 1), st.sampled_from([16, 17, 40, 100]))
+def test_column_blocks_on_threads_match_serial(K, seed, k):
     import kmatrix._apply as ap
 
-    K = km.random(512, width=2, dtype=np.complex64, rng=3)
-    X = rand(np.random.default_rng(4), (512, 200), np.complex64)
-    monkeypatch.setenv("KMATRIX_NUM_THREADS", "1")
-    serial = kernel_apply(K, X)
-    monkeypatch.setenv("KMATRIX_NUM_THREADS", "3")
-    monkeypatch.setattr(ap, "_pool", None)
-    np.testing.assert_array_equal(kernel_apply(K, X), serial)
+    X = rand(np.random.default_rng(seed), (K.shape[1], k), K.dtype)
+    old = ap._PARALLEL_MIN_BYTES, os.environ.get("KMATRIX_NUM_THREADS"), ap._pool
+    try:
+        os.environ["KMATRIX_NUM_THREADS"] = "1"
+        serial = kernel_apply(K, X)
+        os.environ["KMATRIX_NUM_THREADS"] = "3"
+        ap._PARALLEL_MIN_BYTES = 0
+        ap._pool = None
+        assert len(ap._column_blocks(K.internal_size, k, 8)) > 1
+        threaded = kernel_apply(K, X)
+    finally:
+        ap._PARALLEL_MIN_BYTES = old[0]
+        if old[1] is None:
+            os.environ.pop("KMATRIX_NUM_THREADS", None)
+        else:
+            os.environ["KMATRIX_NUM_THREADS"] = old[1]
+        ap._pool = old[2]
+    np.testing.assert_array_equal(threaded, serial)
 
 
 def test_phases_split_at_chunk_rows(monkeypatch):
