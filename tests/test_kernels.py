@@ -154,3 +154,16 @@ def test_cache_blocked_phases_match_oracle(m, w, dtype, seed, k):
         plan_mod.CHUNK_ROWS = old
     ref = apply_reference(K.twiddle, X, K.shape)
     np.testing.assert_allclose(got, ref, atol=tol(K, np.abs(X).max() * K.internal_size), rtol=0)
+
+
+def test_results_do_not_alias_scratch_between_calls():
+    # plans with gathers run in per-thread scratch arrays: results must be copies
+    P = km.permutation(np.random.default_rng(0).permutation(2048))
+    R = km.random(2048, rng=1)
+    for K in (R @ P @ R, (R @ P @ R).astype(np.complex128), km.dft(2048)):
+        X1 = np.ones((2048, 8))
+        X2 = np.random.default_rng(2).standard_normal((2048, 8))
+        Y1 = K @ X1
+        keep = Y1.copy()
+        K @ X2
+        np.testing.assert_array_equal(Y1, keep)
