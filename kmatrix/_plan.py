@@ -25,14 +25,14 @@ CHUNK_ROWS = None
 def chunk_rows(n):
     """Chunk size ``C`` for internal size ``n``.
 
-    Up to 1024 rows one chunk holds everything (a tile stays in L2). Beyond, ``C ~ sqrt(N)`` with an
+    Up to 512 rows one chunk holds everything (a tile stays in L2). Beyond, ``C ~ sqrt(N)`` with an
     even ``log2 C``, so that a BB* of even ``m`` splits into an even number of factors on
     each side of ``C`` and every factor pairs into a fused step (measured: 64 at N = 4096
-    and 256 at N = 16384 beat 128 by 10-30 %).
+    and 256 at N = 16384 beat 128 by 10-30 %; 64 at N = 1024, batch 64, beat one chunk by 15-30 %).
     """
     if CHUNK_ROWS is not None:
         return min(n, CHUNK_ROWS)
-    if n <= 1024:
+    if n <= 512:
         return n
     m = n.bit_length() - 1
     c = m // 2

@@ -81,7 +81,7 @@ def test_fused_and_single_steps_planned():
     plan = make_plan(K.twiddle)
     assert plan.factors == ((0, 0, 2), (0, 2, 2), (0, 4, 2), (1, 0, 2), (1, 2, 2), (1, 4, 2))
     assert plan.steps[:, :2].tolist() == [[32, 16], [8, 4], [2, 1], [1, 2], [4, 8], [16, 32]]
-    assert plan.phases.tolist() == [[0, 0, 6]]  # N <= 1024: one chunk phase
+    assert plan.phases.tolist() == [[0, 0, 6]]  # N <= 512: one chunk phase
     K = km.random(32, width=1, rng=0)  # m = 5: a single step closes each block
     assert [f[2] for f in make_plan(K.twiddle).factors] == [2, 2, 1, 2, 2, 1]
     assert make_plan(km.identity(16).twiddle).steps.shape[0] == 0
