@@ -4,7 +4,7 @@ import numpy as np
 
 from kmatrix._reference import apply_reference, dense_reference
 
-__all__ = ["apply_reference", "dense_reference", "tol", "DTYPES"]
+__all__ = ["apply_reference", "dense_reference", "rand", "tol", "DTYPES"]
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
@@ -22,3 +22,11 @@ def tol(K, *norms):
     for v in norms:
         scale *= max(1.0, float(v))
     return 16 * eps * nfactors * growth * scale
+
+
+def rand(rng, shape, dtype):
+    """Standard normal array of ``dtype`` (complex: independent real and imaginary parts)."""
+    x = rng.standard_normal(shape)
+    if np.dtype(dtype).kind == "c":
+        x = x + 1j * rng.standard_normal(shape)
+    return x.astype(dtype)

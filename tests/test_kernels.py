@@ -13,19 +13,12 @@ from hypothesis import strategies as st
 import kmatrix as km
 from kmatrix._apply import apply_twiddle
 from kmatrix._plan import make_plan
-from oracle import DTYPES, apply_reference, tol
+from oracle import DTYPES, apply_reference, rand, tol
 
 
 def kernel_apply(K, x):
     dtype = np.result_type(K.dtype, x.dtype)
     return apply_twiddle(K._packed(dtype), K._plan(), x, K.shape[0], dtype)
-
-
-def rand(rng, shape, dtype):
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 @st.composite

@@ -6,20 +6,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import kmatrix as km
-from oracle import DTYPES, dense_reference, tol
+from oracle import DTYPES, dense_reference, rand, tol
 
 shapes = st.tuples(st.integers(1, 40), st.integers(1, 40))
 dtypes = st.sampled_from(DTYPES)
 widths = st.integers(1, 3)
 expansions = st.sampled_from([1, 1.5, 2, 4])
 inits = st.sampled_from(["randn", "ortho", "identity"])
-
-
-def rand(rng, shape, dtype):
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 @st.composite
