@@ -101,47 +101,46 @@ def _scratch_array(slot, shape, dtype):
     return arr
 
 
-def _scratch_peek(slot):
-    store = getattr(_scratch, "arrays", None)
-    return None if store is None else store.get(slot)
+def _fill(w, src, plan):
+    """Copy ``src`` (``cols`` rows) into the work array ``w``: zero-padded, gathered if planned."""
+    cols = src.shape[0]
+    if plan.gather_in is None:
+        w[:cols] = src
+        w[cols:] = 0
+    else:
+        w[:] = 0
+        sel = plan.gather_in < cols
+        w[sel] = src[plan.gather_in[sel]]
+    return w
 
 
 def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
     """Apply the plan to columns ``c0:c1`` of the 2-D ``x``; write or return the result."""
     cpu = _cpu() if plan.segments else None
     n = plan.size
-    cols = x.shape[0]
     complex_ = dtype.kind == "c"
     real_dtype = np.finfo(dtype).dtype
     kb = c1 - c0
     block = x[:, c0:c1]
     srcs = (block.real, block.imag) if complex_ else (block,)
-    # A real result with no gathers is returned as a view of its work array, so that one
-    # must be fresh; every other work array is scratch.
-    keep_fresh = not complex_ and not any(not isinstance(s, tuple) for s in plan.segments)
-    work = []
-    for part, src in enumerate(srcs):
-        if keep_fresh:
-            w = np.empty((n, kb), dtype=real_dtype)
-        else:
-            w = _scratch_array(("in", part), (n, kb), real_dtype)
-        if plan.gather_in is None:
-            w[:cols] = src
-            w[cols:] = 0
-        else:
-            w[:] = 0
-            g = plan.gather_in
-            sel = g < cols
-            w[sel] = src[g[sel]]
-        work.append(w)
+    # A real result returned straight from its work array (no gathers, no shared output)
+    # is a view of it, so that one must be fresh; every other work array is scratch.
+    keep_fresh = out is None and not complex_ and not plan.has_gathers
+    work = [
+        _fill(np.empty((n, kb), real_dtype) if keep_fresh
+              else _scratch_array(("in", part), (n, kb), real_dtype), src, plan)
+        for part, src in enumerate(srcs)
+    ]
+    ngathers = 0
     tile = min(cpu.TILE, kb) if cpu else 1
     tile_bytes = tile * real_dtype.itemsize * len(work)
     for seg in plan.segments:
         if not isinstance(seg, tuple):
-            # ping-pong between two scratch sets
-            flip = ("b",) if work[0] is not _scratch_peek(("b", 0)) else ("a",)
+            # gathers alternate between two scratch sets (never in place)
+            slot = ngathers % 2
+            ngathers += 1
             work = [
-                np.take(w, seg, axis=0, out=_scratch_array(flip + (i,), w.shape, w.dtype))
+                np.take(w, seg, axis=0, out=_scratch_array(("g", slot, i), w.shape, w.dtype))
                 for i, w in enumerate(work)
             ]
             continue
@@ -171,20 +170,10 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
 def _apply_vector(packed, plan, x, rows, dtype):
     cpu = _cpu() if plan.segments else None
     n = plan.size
-    cols = x.shape[0]
     complex_ = dtype.kind == "c"
     real_dtype = np.finfo(dtype).dtype
-    work = []
-    for src in ((x.real, x.imag) if complex_ else (x,)):
-        if plan.gather_in is None:
-            w = np.empty(n, dtype=real_dtype)
-            w[:cols] = src
-            w[cols:] = 0
-        else:
-            w = np.zeros(n, dtype=real_dtype)
-            sel = plan.gather_in < cols
-            w[sel] = src[plan.gather_in[sel]]
-        work.append(w)
+    srcs = (x.real, x.imag) if complex_ else (x,)
+    work = [_fill(np.empty(n, real_dtype), src, plan) for src in srcs]
     for seg in plan.segments:
         if not isinstance(seg, tuple):
             work = [w[seg] for w in work]

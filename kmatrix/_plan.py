@@ -61,6 +61,11 @@ class Plan:
     gather_out: np.ndarray | None
 
     @property
+    def has_gathers(self):
+        """Whether a swap-only run sits between kernel segments (a row gather)."""
+        return any(not isinstance(s, tuple) for s in self.segments)
+
+    @property
     def steps(self):
         """All kernel steps of all segments, in order (int64, (S, 4))."""
         parts = [s[0] for s in self.segments if isinstance(s, tuple)]
