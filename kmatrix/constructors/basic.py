@@ -21,15 +21,16 @@ def _check_dtype(dtype):
     return dtype
 
 
-def _check_size(n, name="n"):
+def _check_size(n, name="n", minimum=1):
+    """``n`` as an int ``>= minimum``; TypeError for non-integers (bools included)."""
     if isinstance(n, (bool, np.bool_)):
         raise TypeError(f"{name} must be an integer; got {n!r}")
     try:
         n = operator.index(n)
     except TypeError:
         raise TypeError(f"{name} must be an integer; got {type(n).__name__}") from None
-    if n < 1:
-        raise ValueError(f"{name} must be >= 1; got {n}")
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {n}")
     return n
 
 
@@ -139,12 +140,7 @@ def random(shape, *, width=1, expansion=1, dtype=np.float64, init="randn", rng=N
     True
     """
     rows, cols = _shape_pair(shape)
-    try:
-        width = operator.index(width)
-    except TypeError:
-        raise TypeError(f"width must be an integer; got {type(width).__name__}") from None
-    if width < 1:
-        raise ValueError(f"width must be >= 1; got {width}")
+    width = _check_size(width, "width")
     if not isinstance(expansion, (int, float, np.integer, np.floating)) or not expansion >= 1:
         raise ValueError(f"expansion must be a number >= 1; got {expansion!r}")
     dtype = _check_dtype(dtype)

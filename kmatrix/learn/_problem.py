@@ -21,6 +21,7 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
+from ..constructors.basic import _check_size
 
 # Targets with at most this many columns are compared on the identity (exactly);
 # wider ones on random Gaussian probe vectors.
@@ -138,13 +139,7 @@ def pair_data(X, Y):
 
 
 def positive_int(v, name, minimum=1):
-    try:
-        v = operator.index(v)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer; got {type(v).__name__}") from None
-    if v < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {v}")
-    return v
+    return _check_size(v, name, minimum)
 
 
 def positive_float(v, name, allow_zero=False):
