@@ -168,26 +168,13 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
 
 
 def _apply_vector(packed, plan, x, rows, dtype):
-    cpu = _cpu() if plan.segments else None
-    n = plan.size
-    complex_ = dtype.kind == "c"
-    real_dtype = np.finfo(dtype).dtype
-    srcs = (x.real, x.imag) if complex_ else (x,)
-    work = [_fill(np.empty(n, real_dtype), src, plan) for src in srcs]
-    for seg in plan.segments:
-        if not isinstance(seg, tuple):
-            work = [w[seg] for w in work]
-        elif complex_:
-            cpu.apply_complex_vec(packed[0], packed[1], seg[0], work[0], work[1])
-        else:
-            cpu.apply_real_vec(packed, seg[0], work[0])
-    sel = slice(0, rows) if plan.gather_out is None else plan.gather_out[:rows]
-    if not complex_:
-        return work[0][sel]
-    out = np.empty(rows, dtype=dtype)
-    out.real = work[0][sel]
-    out.imag = work[1][sel]
-    return out
+    # one compiled call does the whole matvec (see kmatrix.kernels.cpu_vector)
+    from .kernels import cpu_vector
+
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if dtype.kind == "c":
+        return cpu_vector.run_complex(packed[0], packed[1], *plan.program, x, rows)
+    return cpu_vector.run_real(packed, *plan.program, x, rows)
 
 
 def apply_twiddle(packed, plan, x, rows, dtype, dense=None):

@@ -320,7 +320,8 @@ class KMatrix(LinearOperator):
             # small operators: the Python checks below would cost more than the product
             nd = other.ndim
             if (nd == 1 or nd == 2) and other.shape[0] == fast[2]:
-                return fast[0] @ other
+                # ndarray.dot is matmul for 1-D/2-D operands, without the gufunc overhead
+                return fast[0].dot(other)
         if type(other) is np.ndarray:
             return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
         if _check_scalar(other):

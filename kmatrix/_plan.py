@@ -12,6 +12,7 @@ kernels read them.
 __all__ = ["Plan", "make_plan", "pack", "chunk_rows", "CHUNK_ROWS"]
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -70,6 +71,31 @@ class Plan:
         """All kernel steps of all segments, in order (int64, (S, 4))."""
         parts = [s[0] for s in self.segments if isinstance(s, tuple)]
         return np.concatenate(parts) if parts else np.zeros((0, 4), dtype=np.int64)
+
+    @cached_property
+    def program(self):
+        """The plan flattened for :mod:`kmatrix.kernels.cpu_vector`.
+
+        ``(steps, segs, gathers, gin, gout)``: all steps; per segment ``(0, first step,
+        end step)`` or ``(1, gather number, 0)``; the gathers (int64, (G, N)); the
+        input and output gathers (empty arrays for none).
+        """
+        segs, gathers, s0 = [], [], 0
+        for seg in self.segments:
+            if isinstance(seg, tuple):
+                segs.append((0, s0, s0 + len(seg[0])))
+                s0 += len(seg[0])
+            else:
+                segs.append((1, len(gathers), 0))
+                gathers.append(seg)
+        none = np.zeros(0, dtype=np.int64)
+        return (
+            self.steps,
+            np.array(segs, dtype=np.int64).reshape(-1, 3),
+            np.array(gathers, dtype=np.int64).reshape(-1, self.size),
+            none if self.gather_in is None else self.gather_in.astype(np.int64),
+            none if self.gather_out is None else self.gather_out.astype(np.int64),
+        )
 
     @property
     def phases(self):

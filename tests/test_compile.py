@@ -39,14 +39,14 @@ def test_import_compiles_nothing(tmp_path):
 def test_warm_cache_is_not_recompiled(tmp_path):
     code = """
         import numpy as np, kmatrix as km
-        from kmatrix.kernels import cpu
+        from kmatrix.kernels import cpu, cpu_vector
         K = km.random(512, rng=0)
         K @ np.ones((512, 4)); K @ np.ones(512)
         (K.astype(np.complex128)) @ np.ones((512, 4), dtype=complex)
         misses = sum(sum(f.stats.cache_misses.values()) for f in
-                     (cpu.apply_real, cpu.apply_real_vec, cpu.apply_complex))
+                     (cpu.apply_real, cpu_vector.run_real, cpu.apply_complex))
         hits = sum(sum(f.stats.cache_hits.values()) for f in
-                   (cpu.apply_real, cpu.apply_real_vec, cpu.apply_complex))
+                   (cpu.apply_real, cpu_vector.run_real, cpu.apply_complex))
         print("misses", misses, "hits", hits)
         """
     env = _env(tmp_path)

@@ -22,8 +22,6 @@ __all__ = [
     "TILE",
     "apply_real",
     "apply_complex",
-    "apply_real_vec",
-    "apply_complex_vec",
 ]
 
 from numba import njit, uint64
@@ -234,90 +232,3 @@ def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb):
                             l0 = outer * slab
                             _single_complex(pr, pi, off, a, xr, xi, 0, n // (2 * chunk), chunk,
                                             l0, l0 + slab, t0, w)
-
-
-@njit(**_OPTS)
-def apply_real_vec(pk, steps, x):
-    """Apply a planned real product in place to the vector ``x`` (length N)."""
-    n = x.shape[0]
-    for s in range(steps.shape[0]):
-        a = steps[s, 0]
-        off = steps[s, 2]
-        if steps[s, 3] == 2:
-            b = steps[s, 1]
-            lo = min(a, b)
-            sh = _log2(lo)
-            for g in range(n // 4):
-                # unsigned indices skip Numba's negative-index wraparound checks
-                x0 = uint64(_group_base(g, lo, sh))
-                x1 = x0 + uint64(a)
-                x2 = x0 + uint64(b)
-                x3 = x1 + uint64(b)
-                o = uint64(off + 16 * g)
-                v0 = x[x0]; v1 = x[x1]; v2 = x[x2]; v3 = x[x3]
-                u0 = pk[o] * v0 + pk[o + 1] * v1
-                u1 = pk[o + 2] * v0 + pk[o + 3] * v1
-                u2 = pk[o + 4] * v2 + pk[o + 5] * v3
-                u3 = pk[o + 6] * v2 + pk[o + 7] * v3
-                x[x0] = pk[o + 8] * u0 + pk[o + 9] * u2
-                x[x2] = pk[o + 10] * u0 + pk[o + 11] * u2
-                x[x1] = pk[o + 12] * u1 + pk[o + 13] * u3
-                x[x3] = pk[o + 14] * u1 + pk[o + 15] * u3
-        else:
-            sa = _log2(a)
-            for i in range(n // 2):
-                p = uint64(_pair_base(i, a, sa))
-                q = p + uint64(a)
-                o = uint64(off + 4 * i)
-                vp = x[p]; vq = x[q]
-                x[p] = pk[o] * vp + pk[o + 1] * vq
-                x[q] = pk[o + 2] * vp + pk[o + 3] * vq
-
-
-@njit(**_OPTS)
-def apply_complex_vec(pr, pi, steps, xr, xi):
-    """Planar complex twin of :func:`apply_real_vec`."""
-    n = xr.shape[0]
-    for s in range(steps.shape[0]):
-        a = steps[s, 0]
-        off = steps[s, 2]
-        if steps[s, 3] == 2:
-            b = steps[s, 1]
-            lo = min(a, b)
-            sh = _log2(lo)
-            for g in range(n // 4):
-                # unsigned indices skip Numba's negative-index wraparound checks
-                x0 = uint64(_group_base(g, lo, sh))
-                x1 = x0 + uint64(a)
-                x2 = x0 + uint64(b)
-                x3 = x1 + uint64(b)
-                o = uint64(off + 16 * g)
-                v0r = xr[x0]; v1r = xr[x1]; v2r = xr[x2]; v3r = xr[x3]
-                v0i = xi[x0]; v1i = xi[x1]; v2i = xi[x2]; v3i = xi[x3]
-                u0r = pr[o] * v0r - pi[o] * v0i + pr[o + 1] * v1r - pi[o + 1] * v1i
-                u0i = pr[o] * v0i + pi[o] * v0r + pr[o + 1] * v1i + pi[o + 1] * v1r
-                u1r = pr[o + 2] * v0r - pi[o + 2] * v0i + pr[o + 3] * v1r - pi[o + 3] * v1i
-                u1i = pr[o + 2] * v0i + pi[o + 2] * v0r + pr[o + 3] * v1i + pi[o + 3] * v1r
-                u2r = pr[o + 4] * v2r - pi[o + 4] * v2i + pr[o + 5] * v3r - pi[o + 5] * v3i
-                u2i = pr[o + 4] * v2i + pi[o + 4] * v2r + pr[o + 5] * v3i + pi[o + 5] * v3r
-                u3r = pr[o + 6] * v2r - pi[o + 6] * v2i + pr[o + 7] * v3r - pi[o + 7] * v3i
-                u3i = pr[o + 6] * v2i + pi[o + 6] * v2r + pr[o + 7] * v3i + pi[o + 7] * v3r
-                xr[x0] = pr[o + 8] * u0r - pi[o + 8] * u0i + pr[o + 9] * u2r - pi[o + 9] * u2i
-                xi[x0] = pr[o + 8] * u0i + pi[o + 8] * u0r + pr[o + 9] * u2i + pi[o + 9] * u2r
-                xr[x2] = pr[o + 10] * u0r - pi[o + 10] * u0i + pr[o + 11] * u2r - pi[o + 11] * u2i
-                xi[x2] = pr[o + 10] * u0i + pi[o + 10] * u0r + pr[o + 11] * u2i + pi[o + 11] * u2r
-                xr[x1] = pr[o + 12] * u1r - pi[o + 12] * u1i + pr[o + 13] * u3r - pi[o + 13] * u3i
-                xi[x1] = pr[o + 12] * u1i + pi[o + 12] * u1r + pr[o + 13] * u3i + pi[o + 13] * u3r
-                xr[x3] = pr[o + 14] * u1r - pi[o + 14] * u1i + pr[o + 15] * u3r - pi[o + 15] * u3i
-                xi[x3] = pr[o + 14] * u1i + pi[o + 14] * u1r + pr[o + 15] * u3i + pi[o + 15] * u3r
-        else:
-            sa = _log2(a)
-            for i in range(n // 2):
-                p = uint64(_pair_base(i, a, sa))
-                q = p + uint64(a)
-                o = uint64(off + 4 * i)
-                vpr = xr[p]; vpi = xi[p]; vqr = xr[q]; vqi = xi[q]
-                xr[p] = pr[o] * vpr - pi[o] * vpi + pr[o + 1] * vqr - pi[o + 1] * vqi
-                xi[p] = pr[o] * vpi + pi[o] * vpr + pr[o + 1] * vqi + pi[o + 1] * vqr
-                xr[q] = pr[o + 2] * vpr - pi[o + 2] * vpi + pr[o + 3] * vqr - pi[o + 3] * vqi
-                xi[q] = pr[o + 2] * vpi + pi[o + 2] * vpr + pr[o + 3] * vqi + pi[o + 3] * vqr
