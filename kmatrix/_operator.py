@@ -230,30 +230,43 @@ class KMatrix(LinearOperator):
             )
         return x
 
+    def _route(self, xdtype):
+        """How input of dtype ``xdtype`` is applied: ``(result dtype, packed, plan, dense,
+        real operator on complex input)``; checked once per input dtype, then cached."""
+        key = ("route", xdtype)
+        route = self._cache.get(key)
+        if route is not None:
+            return route
+        dtype = np.result_type(self.dtype, xdtype)
+        if dtype not in SUPPORTED_DTYPES:
+            raise TypeError(
+                f"cannot apply a {self.dtype} KMatrix to {xdtype} input: the result type "
+                f"{dtype} is not one of float32, float64, complex64, complex128"
+            )
+        dense = self._dense(dtype)
+        # A real operator maps real and imaginary parts separately: run them as one
+        # real batch, half the flops of complex arithmetic.
+        split = dense is None and self.dtype.kind == "f" and xdtype.kind == "c"
+        kdtype = np.result_type(self.dtype, np.finfo(xdtype).dtype) if split else dtype
+        route = (dtype, self._packed(kdtype), self._plan(), dense, split, kdtype)
+        self._cache[key] = route
+        return route
+
     def _apply(self, x):
         if _is_device_array(x):
             from .cuda import apply_device
 
             return apply_device(self, x)
-        dtype = np.result_type(self.dtype, x.dtype)
-        if dtype not in SUPPORTED_DTYPES:
-            raise TypeError(
-                f"cannot apply a {self.dtype} KMatrix to {x.dtype} input: the result type "
-                f"{dtype} is not one of float32, float64, complex64, complex128"
-            )
-        dense = self._dense(dtype)
-        if dense is None and self.dtype.kind == "f" and x.dtype.kind == "c":
-            # A real operator maps real and imaginary parts separately: run them as one
-            # real batch, half the flops of complex arithmetic.
-            rdtype = np.result_type(self.dtype, x.real.dtype)
+        dtype, packed, plan, dense, split, kdtype = self._route(x.dtype)
+        if split:
             k = 1 if x.ndim == 1 else x.shape[1]
             stacked = np.concatenate([x.real.reshape(-1, k), x.imag.reshape(-1, k)], axis=1)
-            y = apply_twiddle(self._packed(rdtype), self._plan(), stacked, self.shape[0], rdtype)
+            y = apply_twiddle(packed, plan, stacked, self.shape[0], kdtype)
             out = np.empty((self.shape[0], k), dtype=dtype)
             out.real = y[:, :k]
             out.imag = y[:, k:]
             return out[:, 0] if x.ndim == 1 else out
-        return apply_twiddle(self._packed(dtype), self._plan(), x, self.shape[0], dtype, dense)
+        return apply_twiddle(packed, plan, x, self.shape[0], dtype, dense)
 
     def _matvec(self, x):
         return self._apply(x)
@@ -323,6 +336,10 @@ class KMatrix(LinearOperator):
                 # ndarray.dot is matmul for 1-D/2-D operands, without the gufunc overhead
                 return fast[0].dot(other)
         if type(other) is np.ndarray:
+            if other.ndim in (1, 2) and other.shape[0] == self.shape[1]:
+                # an ndarray of the right shape needs only the dtype check in _route
+                if other.dtype.kind in _NUMERIC_KINDS:
+                    return self._apply(other)
             return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
         if _check_scalar(other):
             raise ValueError("scalar operands are not allowed with '@', use '*' instead")

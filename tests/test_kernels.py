@@ -160,3 +160,18 @@ def test_results_do_not_alias_scratch_between_calls():
         keep = Y1.copy()
         K @ X2
         np.testing.assert_array_equal(Y1, keep)
+
+
+@given(st.sampled_from(DTYPES), st.sampled_from([np.int64, np.float32, np.float64, np.complex64]),
+       st.integers(0, 2**32 - 1))
+def test_vector_path_takes_any_input_layout_and_dtype(dtype, xdtype, seed):
+    # one compiled call per matvec: strided views and other input dtypes are converted
+    # first; a DFT plan has a gather between its kernel segments
+    rng = np.random.default_rng(seed)
+    K = km.dft(128).astype(dtype) if np.dtype(dtype).kind == "c" else km.random(128, rng=seed, dtype=dtype)
+    wide = rand(rng, (2 * K.shape[1],), xdtype) if xdtype != np.int64 else rng.integers(-5, 5, 256)
+    x = wide[::2]
+    got = kernel_apply(K, x)
+    assert got.dtype == np.result_type(K.dtype, x.dtype)
+    ref = K.toarray().astype(np.complex128) @ x.astype(np.complex128)
+    np.testing.assert_allclose(got, ref, atol=tol(K, np.abs(x).max() * K.internal_size), rtol=0)
