@@ -1,9 +1,10 @@
 """Host-side dispatch: embed the input, run the kernels, return the output.
 
-This is the only place where user arrays meet the kernels. The input ``(cols,)`` or
-``(cols, k)`` is copied (gathered, when the plan starts with a permutation) into a
-zero-padded work array of the compute dtype -- planar real/imaginary for complex --
-the kernels apply every factor in place, and the first ``rows`` entries are returned.
+This is the only place where user arrays meet the kernels. A block ``(cols, k)`` is
+copied (gathered, when the plan starts with a permutation) into a zero-padded work
+array of the compute dtype -- planar real/imaginary for complex -- the kernels apply
+every factor in place, and the first ``rows`` entries are returned. A single vector
+``(cols,)`` does all of that in one compiled call (:mod:`kmatrix.kernels.cpu_vector`).
 Large batches are cut into column blocks, each with its own contiguous work array,
 run on a small thread pool: the kernels and NumPy's copies release the GIL, so this
 is real parallelism, and it stays safe when several Python threads apply the same
