@@ -231,8 +231,9 @@ class KMatrix(LinearOperator):
         return x
 
     def _route(self, xdtype):
-        """How input of dtype ``xdtype`` is applied: ``(result dtype, packed, plan, dense,
-        real operator on complex input)``; checked once per input dtype, then cached."""
+        """How input of dtype ``xdtype`` is applied: ``(result dtype, packed maps, plan,
+        dense matrix or None, split, kernel dtype)``, where ``split`` says that a real
+        operator runs complex input as one real batch; checked once per dtype, then cached."""
         key = ("route", xdtype)
         route = self._cache.get(key)
         if route is not None:
