@@ -16,18 +16,11 @@ from kmatrix.learn import FitResult, round_permutation
 from kmatrix.learn.optimize import Objective
 from kmatrix.learn.parametrizations import PARAMETRIZATIONS, make_parametrization
 from kmatrix.learn.relax import realify
+from oracle import DTYPES, rand
 
 vjp_module = importlib.import_module("kmatrix.learn.vjp")  # the package re-exports the function
 
-DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 seeds = st.integers(0, 2**32 - 1)
-
-
-def rand(rng, shape, dtype):
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
 
 
 def wide(dtype):

@@ -79,16 +79,17 @@ def _run(argv, tmp_path):
     return status, {r["target"].split(" (")[0]: r for r in json.loads(out.read_text())["rows"]}
 
 
-def test_placeholder_is_reported_not_faked(monkeypatch, tmp_path, capsys):
+def test_raising_constructor_is_reported_not_hidden(monkeypatch, tmp_path, capsys):
     def missing(*args, **kwargs):
         raise NotImplementedError("dft is not implemented yet")
 
     monkeypatch.setattr(km, "dft", missing)
     status, rows = _run(["--quick", "--n", "16"], tmp_path)
     assert status == 1
-    assert rows["DFT"]["status"] == "not implemented"
+    assert rows["DFT"]["status"] == "error"
+    assert rows["DFT"]["message"] == "NotImplementedError: dft is not implemented yet"
     assert "apply_s" not in rows["DFT"] and "error" not in rows["DFT"]
-    assert "not implemented" in capsys.readouterr().out
+    assert "dft is not implemented yet" in capsys.readouterr().out
 
 
 def test_wrong_operator_fails(monkeypatch, tmp_path):
