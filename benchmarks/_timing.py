@@ -15,6 +15,14 @@ __all__ = ["median_time", "paired_median_times", "machine", "table"]
 SETTLE_S = 0.3
 
 
+def _inner_calls(fn, min_time, repeat):
+    # calls per sample so that each sample lasts about min_time / repeat
+    t0 = time.perf_counter()
+    fn()
+    one = max(time.perf_counter() - t0, 1e-7)
+    return max(1, int(min_time / repeat / one))
+
+
 def median_time(fn, repeat=7, min_time=0.05, warmup=1, settle=SETTLE_S):
     """Median seconds per call of ``fn()`` (calls batched so each sample lasts >= min_time/repeat).
 
@@ -24,10 +32,7 @@ def median_time(fn, repeat=7, min_time=0.05, warmup=1, settle=SETTLE_S):
     time.sleep(settle)
     for _ in range(warmup):
         fn()
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    inner = max(1, int(min_time / repeat / one))
+    inner = _inner_calls(fn, min_time, repeat)
     samples = []
     for _ in range(repeat):
         t0 = time.perf_counter()
@@ -35,13 +40,6 @@ def median_time(fn, repeat=7, min_time=0.05, warmup=1, settle=SETTLE_S):
             fn()
         samples.append((time.perf_counter() - t0) / inner)
     return float(np.median(samples))
-
-
-def _inner_calls(fn, min_time, repeat):
-    t0 = time.perf_counter()
-    fn()
-    one = max(time.perf_counter() - t0, 1e-7)
-    return max(1, int(min_time / repeat / one))
 
 
 def paired_median_times(fa, fb, repeat=15, min_time=0.1, settle=SETTLE_S):
