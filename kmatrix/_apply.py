@@ -115,6 +115,28 @@ def _fill(w, src, plan):
     return w
 
 
+def _in_place(plan, rows, dtype):
+    """Whether threads can run the kernels straight on the output's column blocks.
+
+    True for real data when no row gather sits after the first kernel step, and the
+    output, allocated with all ``N`` rows, wastes at most half of itself (saves one
+    copy of the whole result: measured 0.5-0.9 ms of 4.6 ms at 4096 x 256).
+    """
+    return (dtype.kind != "c" and plan.gather_out is None and not plan.has_gathers
+            and 2 * rows >= plan.size)
+
+
+def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out):
+    """Fill columns ``c0:c1`` of ``out`` (N rows) from ``x`` and apply the plan there."""
+    cpu = _cpu() if plan.segments else None
+    _fill(out[:, c0:c1], x[:, c0:c1], plan)
+    kb = c1 - c0
+    tile = min(cpu.TILE, kb) if cpu else 1
+    for steps, phases in plan.segments:
+        slab = _slab_rows(plan.size, plan.chunk, tile * out.itemsize)
+        cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile)
+
+
 def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
     """Apply the plan to columns ``c0:c1`` of the 2-D ``x``; write or return the result."""
     cpu = _cpu() if plan.segments else None
@@ -198,12 +220,12 @@ def apply_twiddle(packed, plan, x, rows, dtype, dense=None):
     blocks = _column_blocks(plan.size, k, np.finfo(dtype).dtype.itemsize * parts)
     if len(blocks) == 1:
         return _run_block(packed, plan, x, rows, dtype, 0, k, None)
-    out = np.empty((rows, k), dtype=dtype)
-    futures = [
-        _get_pool().submit(_run_block, packed, plan, x, rows, dtype, c0, c1, out)
-        for c0, c1 in blocks[1:]
-    ]
-    _run_block(packed, plan, x, rows, dtype, *blocks[0], out)
+    in_place = _in_place(plan, rows, dtype)
+    out = np.empty((plan.size if in_place else rows, k), dtype=dtype)
+    run = _run_in_place if in_place else _run_block
+    args = (packed, plan, x, rows, dtype)
+    futures = [_get_pool().submit(run, *args, c0, c1, out) for c0, c1 in blocks[1:]]
+    run(*args, *blocks[0], out)
     for f in futures:
         f.result()
-    return out
+    return out[:rows]

@@ -102,6 +102,7 @@ def test_column_blocks_on_threads_match_serial(K, seed, k):
             os.environ["KMATRIX_NUM_THREADS"] = old[1]
         ap._pool = old[2]
     np.testing.assert_array_equal(threaded, serial)
+    assert threaded.shape == (K.shape[0], k) and threaded.flags.c_contiguous
 
 
 def test_phases_split_at_chunk_rows(monkeypatch):
