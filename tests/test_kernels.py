@@ -5,9 +5,11 @@ down to N = 2 exercises the compiled code, vector and batched, fused and single 
 """
 
 import os
+from contextlib import contextmanager
 
 import numpy as np
-from hypothesis import given
+import pytest
+from hypothesis import given, note
 from hypothesis import strategies as st
 
 import kmatrix as km
@@ -80,29 +82,110 @@ def test_fused_and_single_steps_planned():
     assert make_plan(km.identity(16).twiddle).steps.shape[0] == 0
 
 
-@given(sparse_structured(), st.integers(0, 2**32 - 1), st.sampled_from([16, 17, 40, 100]))
-def test_column_blocks_on_threads_match_serial(K, seed, k):
+@contextmanager
+def threads(nt, chunk_rows=None):
+    """``nt`` worker threads used from the smallest work array on; plans built inside
+    use ``chunk_rows`` (small chunks give every phase several chunks to share out)."""
     import kmatrix._apply as ap
+    import kmatrix._plan as plan_mod
+    import kmatrix._threads as thr
 
-    X = rand(np.random.default_rng(seed), (K.shape[1], k), K.dtype)
-    old = ap._PARALLEL_MIN_BYTES, os.environ.get("KMATRIX_NUM_THREADS"), ap._pool
+    old = ap._PARALLEL_MIN_BYTES, os.environ.get("KMATRIX_NUM_THREADS"), thr._pool
+    old_chunk = plan_mod.CHUNK_ROWS
     try:
-        os.environ["KMATRIX_NUM_THREADS"] = "1"
-        serial = kernel_apply(K, X)
-        os.environ["KMATRIX_NUM_THREADS"] = "3"
-        ap._PARALLEL_MIN_BYTES = 0
-        ap._pool = None
-        assert len(ap._column_blocks(K.internal_size, k, 8)) > 1
-        threaded = kernel_apply(K, X)
+        os.environ["KMATRIX_NUM_THREADS"] = str(nt)
+        ap._PARALLEL_MIN_BYTES = 0 if nt > 1 else old[0]
+        thr._pool = None
+        plan_mod.CHUNK_ROWS = chunk_rows
+        yield
     finally:
         ap._PARALLEL_MIN_BYTES = old[0]
         if old[1] is None:
             os.environ.pop("KMATRIX_NUM_THREADS", None)
         else:
             os.environ["KMATRIX_NUM_THREADS"] = old[1]
-        ap._pool = old[2]
+        thr._pool = old[2]
+        plan_mod.CHUNK_ROWS = old_chunk
+
+
+@given(sparse_structured(), st.integers(0, 2**32 - 1), st.sampled_from([16, 17, 40, 100]))
+def test_column_blocks_on_threads_match_serial(K, seed, k):
+    import kmatrix._apply as ap
+
+    X = rand(np.random.default_rng(seed), (K.shape[1], k), K.dtype)
+    with threads(1):
+        serial = kernel_apply(K, X)
+    with threads(3):
+        assert len(ap._column_blocks(K.internal_size, k, 8)) > 1
+        threaded = kernel_apply(K, X)
     np.testing.assert_array_equal(threaded, serial)
     assert threaded.shape == (K.shape[0], k) and threaded.flags.c_contiguous
+
+
+@given(sparse_structured(), st.integers(0, 2**32 - 1), st.sampled_from([1, 3, 16, 40]),
+       st.sampled_from([2, 3]))
+def test_rows_shared_by_threads_match_serial(K, seed, k, nt):
+    import kmatrix._apply as ap
+
+    X = rand(np.random.default_rng(seed), (K.shape[1], k), K.dtype)
+    with threads(nt, chunk_rows=4):
+        plan = K._plan()  # built with 4-row chunks: phases have several chunks
+        width = np.finfo(K.dtype).dtype.itemsize * (2 if K.dtype.kind == "c" else 1)
+        shared = ap._row_parts(plan, k, width)
+        threaded = kernel_apply(K, X)
+    with threads(1):
+        serial = kernel_apply(K, X)  # same plan, one thread, column path
+    note(f"row parts {shared}")
+    np.testing.assert_array_equal(threaded, serial)
+    assert threaded.shape == (K.shape[0], k) and threaded.flags.c_contiguous
+    ref = apply_reference(K.twiddle, X, K.shape)
+    np.testing.assert_allclose(threaded, ref, atol=tol(K, np.abs(X).max() * K.internal_size),
+                               rtol=0)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: km.random(1024, rng=0),  # real, in place in the output
+    lambda: km.random(1024, dtype=np.complex128, rng=0),  # planar complex
+    lambda: km.random(1024, rng=1) @ km.permutation(np.random.default_rng(0).permutation(1024))
+    @ km.random(1024, rng=2),  # a row gather between two kernel segments
+    lambda: km.dft(1000),  # rectangular padding, permutations at both ends
+])
+def test_row_parallel_path_taken_and_exact(make):
+    import kmatrix._apply as ap
+
+    K = make()
+    X = rand(np.random.default_rng(5), (K.shape[1], 48), K.dtype)
+    with threads(2):
+        dtype = np.result_type(K.dtype, X.dtype)
+        width = np.finfo(dtype).dtype.itemsize * (2 if dtype.kind == "c" else 1)
+        assert ap._row_parts(K._plan(), 48, width) == 2
+        threaded = kernel_apply(K, X)
+    with threads(1):
+        serial = kernel_apply(K, X)
+    np.testing.assert_array_equal(threaded, serial)
+
+
+def test_run_parts_errors_busy_pool_and_fallback():
+    import kmatrix._threads as thr
+
+    def failing(part, sync):
+        if part == 1:
+            raise ValueError("part 1 failed")
+        sync()  # would wait forever if the failure did not break the barrier
+
+    seen = []
+    with threads(2):
+        with pytest.raises(ValueError, match="part 1 failed"):
+            thr.run_parts(failing, 2)
+        assert thr.run_parts(lambda part, sync: (sync(), seen.append(part)), 2) is True
+        assert sorted(seen) == [0, 1]
+        K = km.random(256, rng=0)
+        X = rand(np.random.default_rng(0), (256, 32), K.dtype)
+        with thr._parts_lock:  # another job holds the pool: run without it, same result
+            assert thr.run_parts(failing, 2) is False
+            busy = kernel_apply(K, X)
+    with threads(1):
+        np.testing.assert_array_equal(busy, kernel_apply(K, X))
 
 
 def test_phases_split_at_chunk_rows(monkeypatch):

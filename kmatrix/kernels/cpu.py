@@ -15,7 +15,8 @@ A BB* is then three sweeps over the data instead of one per factor ("four-step"
 blocking). Data is an ``(N, k)`` C-ordered array; within a chunk or slab the kernel
 walks column tiles and the innermost loop runs over the batch, so it vectorizes.
 Complex data is planar (separate real and imaginary arrays). Kernels work in place,
-on the column range ``c0:c1`` only, and release the GIL, so threads can share an array.
+on the column range ``c0:c1`` and one share of the chunks or slabs only, and release
+the GIL, so threads can share an array.
 """
 
 __all__ = [
@@ -161,13 +162,15 @@ def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
 
 
 @njit(**_OPTS)
-def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb):
+def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts):
     """Apply a planned real product in place to columns ``c0:c1`` of ``x`` (N, k).
 
     ``pk``: packed 2x2 maps; ``steps`` (int64, (S, 4)): ``(a, b, offset, nfactors)``
     with strides ``a`` (first) and ``b`` (second, fused steps only); ``phases`` (int64,
     (P, 3)): ``(kind, first step, end step)`` with kind 0 = chunk, 1 = slab; ``chunk``
     is ``C`` and ``slab`` is ``L`` (see the module docstring); ``tb`` the column tile.
+    Only share ``part`` of ``nparts`` equal shares of each phase's chunks (or slabs) is
+    done: threads splitting a phase this way must all finish it before any starts the next.
     """
     n = x.shape[0]
     for ph in range(phases.shape[0]):
@@ -175,7 +178,7 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb):
         s0 = phases[ph, 1]
         s1 = phases[ph, 2]
         nouter = n // chunk if kind == 0 else chunk // slab
-        for outer in range(nouter):
+        for outer in range(part * nouter // nparts, (part + 1) * nouter // nparts):
             for t0 in range(c0, c1, tb):
                 w = min(tb, c1 - t0)
                 for s in range(s0, s1):
@@ -200,7 +203,7 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb):
 
 
 @njit(**_OPTS)
-def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb):
+def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, nparts):
     """Planar complex twin of :func:`apply_real` (maps ``pr + i pi``, data ``xr + i xi``)."""
     n = xr.shape[0]
     for ph in range(phases.shape[0]):
@@ -208,7 +211,7 @@ def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb):
         s0 = phases[ph, 1]
         s1 = phases[ph, 2]
         nouter = n // chunk if kind == 0 else chunk // slab
-        for outer in range(nouter):
+        for outer in range(part * nouter // nparts, (part + 1) * nouter // nparts):
             for t0 in range(c0, c1, tb):
                 w = min(tb, c1 - t0)
                 for s in range(s0, s1):

@@ -4,7 +4,7 @@ __all__ = ["vjp", "twiddle_vjp"]
 
 import numpy as np
 
-from .._apply import _get_pool, n_threads
+from .._threads import get_pool, n_threads
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
 
@@ -72,7 +72,7 @@ def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0):
     else:
         # Each thread owns a column range and its own accumulator; the kernels release
         # the GIL, so the partial twiddle gradients are computed concurrently and summed.
-        futures = [_get_pool().submit(run, c0, c1) for c0, c1 in bounds[1:]]
+        futures = [get_pool().submit(run, c0, c1) for c0, c1 in bounds[1:]]
         results = [run(*bounds[0])] + [f.result() for f in futures]
     dr, di, sq = results[0]
     for r in results[1:]:
