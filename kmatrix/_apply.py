@@ -5,11 +5,13 @@ copied (gathered, when the plan starts with a permutation) into a zero-padded wo
 array of the compute dtype -- planar real/imaginary for complex -- the kernels apply
 every factor in place, and the first ``rows`` entries are returned. A single vector
 ``(cols,)`` does all of that in one compiled call (:mod:`kmatrix.kernels.cpu_vector`).
-Large batches are cut into column blocks, each with its own contiguous work array,
-run on a small thread pool: the kernels and NumPy's copies release the GIL, so this
-is real parallelism, and it stays safe when several Python threads apply the same
-operator at once. (Separate arrays matter: two threads sharing the rows of one array
-scaled 1.1x here, separate arrays 1.9x.)
+Large batches run on a small thread pool (the kernels and NumPy's copies release the
+GIL). Normally the threads share one work array (for real data, the output itself):
+each fills its rows, then takes its share of every phase's chunks or slabs, waiting
+for the others inside the kernel between phases (:func:`_run_rows`). Plans with row
+gathers between kernel calls, small ``N`` (one chunk) or a busy pool use column
+blocks instead, each thread with its own array and no waiting. Several Python
+threads may apply the same operator at once.
 """
 
 __all__ = ["apply_twiddle"]
@@ -20,12 +22,14 @@ import numpy as np
 
 from ._threads import get_pool, n_threads, run_parts
 
-# Work arrays smaller than this run on the calling thread: splitting costs more (measured:
-# 1024 x 64 float64 ran 1.5x slower on two threads, 4096 x 64 complex 1.3x faster).
-_PARALLEL_MIN_BYTES = 1 << 22
+# Work arrays smaller than this run on the calling thread: waking a worker takes 65-100 us
+# here (measured, rows shared by two threads against one: 1024 x 64 float64 0.53x,
+# 1024 x 128 1.02x, 1024 x 256 1.27x, 2048 x 64 1.07x).
+_PARALLEL_MIN_BYTES = 1 << 21
 
 
 _kernels = None
+_NO_SYNC = np.zeros(1, dtype=np.int64)  # the kernels' counter argument when one thread runs
 
 
 def _cpu():
@@ -116,7 +120,8 @@ def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out):
     tile = min(cpu.TILE, kb) if cpu else 1
     for steps, phases in plan.segments:
         slab = _slab_rows(plan.size, plan.chunk, tile * out.itemsize)
-        cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, 0, 1)
+        cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, 0, 1,
+                       _NO_SYNC)
 
 
 def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
@@ -152,9 +157,10 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
         steps, phases = seg
         head = (steps, phases, plan.chunk, _slab_rows(n, plan.chunk, tile_bytes))
         if complex_:
-            cpu.apply_complex(packed[0], packed[1], *head, work[0], work[1], 0, kb, tile, 0, 1)
+            cpu.apply_complex(packed[0], packed[1], *head, work[0], work[1], 0, kb, tile, 0, 1,
+                              _NO_SYNC)
         else:
-            cpu.apply_real(packed, *head, work[0], 0, kb, tile, 0, 1)
+            cpu.apply_real(packed, *head, work[0], 0, kb, tile, 0, 1, _NO_SYNC)
     sel = slice(0, rows) if plan.gather_out is None else plan.gather_out[:rows]
     if out is None:
         if not complex_:
@@ -175,11 +181,13 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
 def _row_parts(plan, k, width_bytes):
     """Threads that can share one ``(N, k)`` work array by rows, phase by phase (1: none).
 
-    Each needs at least one chunk (or slab) of every phase.
+    Each needs at least one chunk (or slab) of every phase; the plan must be one kernel
+    segment (the waits are inside the kernel call, row gathers between calls are not).
     """
     n = plan.size
     nt = n_threads()
-    if nt == 1 or n * k * width_bytes < _PARALLEL_MIN_BYTES or not plan.segments:
+    if (nt == 1 or n * k * width_bytes < _PARALLEL_MIN_BYTES or len(plan.segments) != 1
+            or not isinstance(plan.segments[0], tuple)):
         return 1
     tile = min(_cpu().TILE, k)
     slab = _slab_rows(n, plan.chunk, tile * width_bytes)
@@ -190,10 +198,11 @@ def _row_parts(plan, k, width_bytes):
 def _run_rows(packed, plan, x, rows, dtype, nparts):
     """Apply the plan to the 2-D ``x`` on ``nparts`` threads sharing one work array.
 
-    Every thread fills its rows, then does its share of each phase (and of each row
-    gather), and all wait for each other in between. Whole-width tiles keep each 2x2
-    map's loads amortized over the whole batch (measured 1.28x faster than column blocks
-    at 4096 x 256 float64). Returns None if the pool is busy with another such job.
+    Each thread fills its rows of the work array, makes one kernel call that does its
+    share of every phase (the threads wait for each other in between), and copies its
+    rows of the result out. Whole-batch tiles amortize each 2x2 map's loads over every
+    column (4096 x 256 float64: 2.8 ms against 3.4-3.6 ms with column blocks). Returns
+    None, having done nothing, if another such job holds the pool.
     """
     cpu = _cpu()
     n, k = plan.size, x.shape[1]
@@ -205,45 +214,36 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
     work = [out] if in_place else [
         _scratch_array(("in", i), (n, k), real_dtype) for i in range(len(srcs))
     ]
-    spare = [_scratch_array(("g", 0, i), (n, k), real_dtype) for i in range(len(srcs))
-             ] if plan.has_gathers else None
     tile = min(cpu.TILE, k)
     slab = _slab_rows(n, plan.chunk, tile * real_dtype.itemsize * len(srcs))
-    stages = []  # each ends where all threads must wait for each other
-    for seg in plan.segments:
-        if isinstance(seg, tuple):
-            stages += [(seg[0], seg[1][p:p + 1]) for p in range(len(seg[1]))]
-        else:
-            stages.append(seg)
+    steps, phases = plan.segments[0]
+    head = (steps, phases, plan.chunk, slab)
+    sync = np.zeros(1, dtype=np.int64)
 
-    def job(part, sync):
+    def job(part):
         r0, r1 = part * n // nparts, (part + 1) * n // nparts
         for w, src in zip(work, srcs):
             _fill(w, src, plan.gather_in, r0, r1)
-        cur, other = work, spare
-        for stage in stages:
-            sync()
-            if not isinstance(stage, tuple):
-                for a, b in zip(cur, other):
-                    np.take(a, stage[r0:r1], axis=0, out=b[r0:r1])
-                cur, other = other, cur
-            elif complex_:
-                cpu.apply_complex(packed[0], packed[1], *stage, plan.chunk, slab, *cur, 0, k,
-                                  tile, part, nparts)
-            else:
-                cpu.apply_real(packed, *stage, plan.chunk, slab, cur[0], 0, k, tile, part, nparts)
+        if complex_:
+            cpu.apply_complex(*packed, *head, *work, 0, k, tile, part, nparts, sync)
+        else:
+            cpu.apply_real(packed, *head, work[0], 0, k, tile, part, nparts, sync)
         if in_place:
             return
-        sync()
         o0, o1 = min(r0, rows), min(r1, rows)
         sel = slice(o0, o1) if plan.gather_out is None else plan.gather_out[o0:o1]
         if complex_:
-            out.real[o0:o1] = cur[0][sel]
-            out.imag[o0:o1] = cur[1][sel]
+            out.real[o0:o1] = work[0][sel]
+            out.imag[o0:o1] = work[1][sel]
         else:
-            out[o0:o1] = cur[0][sel]
+            out[o0:o1] = work[0][sel]
 
-    if not run_parts(job, nparts):
+    def release():
+        from .kernels.sync import RELEASE
+
+        sync[0] += RELEASE  # ends every wait; a lost race only makes the count larger
+
+    if not run_parts(job, nparts, release):
         return None
     return out[:rows]
 

@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 _pool = None
 _pool_lock = threading.Lock()
-# One row-parallel job at a time: its parts wait for each other at barriers, so two jobs
-# queued behind each other's parts on a small pool could wait forever.
+# One row-parallel job at a time: its parts wait for each other, so two jobs whose parts
+# queue behind each other's on a small pool could wait forever.
 _parts_lock = threading.Lock()
 
 
@@ -42,40 +42,38 @@ def get_pool():
         return _pool
 
 
-def run_parts(job, nparts):
-    """Run ``job(part, sync)`` for ``part`` in ``range(nparts)`` at once; False if busy.
+def run_parts(job, nparts, release):
+    """Run ``job(part)`` for ``part`` in ``range(nparts)`` at once; False if busy.
 
-    ``sync()`` returns when every part has reached it. Part 0 runs on the calling
-    thread. Returns False, having run nothing, when another row-parallel job holds the
-    pool (the caller then runs serially instead of waiting). An exception in any part
-    breaks the others' waits and is raised here.
+    The parts may wait for each other (in the kernels); if one fails, ``release()``
+    must end every such wait. Part 0 runs on the calling thread. Returns False, having
+    run nothing, when another such job holds the pool (the caller then runs serially
+    instead of waiting). The first exception of any part is raised here.
     """
     if not _parts_lock.acquire(blocking=False):
         return False
     try:
-        barrier = threading.Barrier(nparts)
 
         def guarded(part):
             try:
-                job(part, barrier.wait)
+                job(part)
             except BaseException:
-                barrier.abort()
+                release()
                 raise
 
         futures = [get_pool().submit(guarded, p) for p in range(1, nparts)]
-        errors = []
+        error = None
         try:
             guarded(0)
         except BaseException as exc:  # noqa: BLE001 - re-raised below, after the join
-            errors.append(exc)
+            error = exc
         for f in futures:
             try:
                 f.result()
             except BaseException as exc:  # noqa: BLE001
-                errors.append(exc)
-        first = [e for e in errors if not isinstance(e, threading.BrokenBarrierError)]
-        if first or errors:
-            raise (first or errors)[0]
+                error = error or exc
+        if error is not None:
+            raise error
         return True
     finally:
         _parts_lock.release()

@@ -5,6 +5,7 @@ down to N = 2 exercises the compiled code, vector and batched, fused and single 
 """
 
 import os
+import threading
 from contextlib import contextmanager
 
 import numpy as np
@@ -143,14 +144,15 @@ def test_rows_shared_by_threads_match_serial(K, seed, k, nt):
                                rtol=0)
 
 
-@pytest.mark.parametrize("make", [
-    lambda: km.random(1024, rng=0),  # real, in place in the output
-    lambda: km.random(1024, dtype=np.complex128, rng=0),  # planar complex
-    lambda: km.random(1024, rng=1) @ km.permutation(np.random.default_rng(0).permutation(1024))
-    @ km.random(1024, rng=2),  # a row gather between two kernel segments
-    lambda: km.dft(1000),  # rectangular padding, permutations at both ends
+@pytest.mark.parametrize("make, parts", [
+    (lambda: km.random(1024, rng=0), 2),  # real, in place in the output
+    (lambda: km.random(1024, dtype=np.complex128, rng=0), 2),  # planar complex
+    (lambda: km.dft(1000), 2),  # rectangular padding, permutations at both ends
+    # a row gather between two kernel segments: column blocks instead
+    (lambda: km.random(1024, rng=1) @ km.permutation(np.random.default_rng(0).permutation(1024))
+     @ km.random(1024, rng=2), 1),
 ])
-def test_row_parallel_path_taken_and_exact(make):
+def test_row_parallel_path_taken_and_exact(make, parts):
     import kmatrix._apply as ap
 
     K = make()
@@ -158,7 +160,7 @@ def test_row_parallel_path_taken_and_exact(make):
     with threads(2):
         dtype = np.result_type(K.dtype, X.dtype)
         width = np.finfo(dtype).dtype.itemsize * (2 if dtype.kind == "c" else 1)
-        assert ap._row_parts(K._plan(), 48, width) == 2
+        assert ap._row_parts(K._plan(), 48, width) == parts
         threaded = kernel_apply(K, X)
     with threads(1):
         serial = kernel_apply(K, X)
@@ -168,24 +170,41 @@ def test_row_parallel_path_taken_and_exact(make):
 def test_run_parts_errors_busy_pool_and_fallback():
     import kmatrix._threads as thr
 
-    def failing(part, sync):
+    released = threading.Event()
+
+    def failing(part):
         if part == 1:
             raise ValueError("part 1 failed")
-        sync()  # would wait forever if the failure did not break the barrier
+        assert released.wait(10)  # a part waiting for the failed one is let go
 
     seen = []
     with threads(2):
         with pytest.raises(ValueError, match="part 1 failed"):
-            thr.run_parts(failing, 2)
-        assert thr.run_parts(lambda part, sync: (sync(), seen.append(part)), 2) is True
+            thr.run_parts(failing, 2, released.set)
+        assert thr.run_parts(seen.append, 2, lambda: None) is True
         assert sorted(seen) == [0, 1]
         K = km.random(256, rng=0)
         X = rand(np.random.default_rng(0), (256, 32), K.dtype)
         with thr._parts_lock:  # another job holds the pool: run without it, same result
-            assert thr.run_parts(failing, 2) is False
+            assert thr.run_parts(failing, 2, released.set) is False
             busy = kernel_apply(K, X)
     with threads(1):
         np.testing.assert_array_equal(busy, kernel_apply(K, X))
+
+
+def test_kernel_waits_end_on_release():
+    from kmatrix.kernels import cpu
+    from kmatrix.kernels.sync import RELEASE
+
+    K = km.random(256, rng=0)
+    plan = K._plan()
+    steps, phases = plan.segments[0]
+    x = np.zeros((256, 8))
+    sync = np.array([RELEASE], dtype=np.int64)  # as left by a failed partner thread
+    # part 0 of 2 alone: without the release every wait would spin forever
+    cpu.apply_real(K._packed(np.dtype(np.float64)), steps, phases, plan.chunk, 1, x, 0, 8, 8,
+                   0, 2, sync)
+    assert sync[0] == RELEASE + len(phases) + 1
 
 
 def test_phases_split_at_chunk_rows(monkeypatch):

@@ -27,6 +27,8 @@ __all__ = [
 
 from numba import njit, uint64
 
+from .sync import barrier
+
 TILE = 256  # max columns per tile: wider tiles amortize twiddle loads (measured best)
 _OPTS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 
@@ -162,7 +164,7 @@ def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
 
 
 @njit(**_OPTS)
-def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts):
+def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts, sync):
     """Apply a planned real product in place to columns ``c0:c1`` of ``x`` (N, k).
 
     ``pk``: packed 2x2 maps; ``steps`` (int64, (S, 4)): ``(a, b, offset, nfactors)``
@@ -170,7 +172,9 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts):
     (P, 3)): ``(kind, first step, end step)`` with kind 0 = chunk, 1 = slab; ``chunk``
     is ``C`` and ``slab`` is ``L`` (see the module docstring); ``tb`` the column tile.
     Only share ``part`` of ``nparts`` equal shares of each phase's chunks (or slabs) is
-    done: threads splitting a phase this way must all finish it before any starts the next.
+    done; with ``nparts > 1``, ``nparts`` threads make this call at once on one array and
+    wait for each other (on the int64 counter ``sync``, zero at the start) before each
+    phase and at the end.
     """
     n = x.shape[0]
     for ph in range(phases.shape[0]):
@@ -178,6 +182,8 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts):
         s0 = phases[ph, 1]
         s1 = phases[ph, 2]
         nouter = n // chunk if kind == 0 else chunk // slab
+        if nparts > 1:
+            barrier(sync, nparts, ph + 1)
         for outer in range(part * nouter // nparts, (part + 1) * nouter // nparts):
             for t0 in range(c0, c1, tb):
                 w = min(tb, c1 - t0)
@@ -200,10 +206,13 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts):
                             l0 = outer * slab
                             _single_real(pk, off, a, x, 0, n // (2 * chunk), chunk,
                                          l0, l0 + slab, t0, w)
+    if nparts > 1:
+        barrier(sync, nparts, phases.shape[0] + 1)
 
 
 @njit(**_OPTS)
-def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, nparts):
+def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, nparts,
+                  sync):
     """Planar complex twin of :func:`apply_real` (maps ``pr + i pi``, data ``xr + i xi``)."""
     n = xr.shape[0]
     for ph in range(phases.shape[0]):
@@ -211,6 +220,8 @@ def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, 
         s0 = phases[ph, 1]
         s1 = phases[ph, 2]
         nouter = n // chunk if kind == 0 else chunk // slab
+        if nparts > 1:
+            barrier(sync, nparts, ph + 1)
         for outer in range(part * nouter // nparts, (part + 1) * nouter // nparts):
             for t0 in range(c0, c1, tb):
                 w = min(tb, c1 - t0)
@@ -235,3 +246,5 @@ def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, 
                             l0 = outer * slab
                             _single_complex(pr, pi, off, a, xr, xi, 0, n // (2 * chunk), chunk,
                                             l0, l0 + slab, t0, w)
+    if nparts > 1:
+        barrier(sync, nparts, phases.shape[0] + 1)
