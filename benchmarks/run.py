@@ -98,7 +98,8 @@ def bench_pyfaust(rows, rng, quick):
                 ours = median_time(lambda: F @ X[:, 0])
             else:
                 ours = median_time(lambda: F @ X)
-            base = median_time(lambda: P @ X)
+            XF = np.asfortranarray(X)  # pyfaust's preferred layout (it converts C order)
+            base = median_time(lambda: P @ XF)
             rows.append(_row(f"3. DFT vs pyfaust n={n} batch={k}", ours, base, "pyfaust.dft", target,
                              "faster"))
 
