@@ -181,13 +181,15 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
 def _row_parts(plan, k, width_bytes):
     """Threads that can share one ``(N, k)`` work array by rows, phase by phase (1: none).
 
-    Each needs at least one chunk (or slab) of every phase; the plan must be one kernel
-    segment (the waits are inside the kernel call, row gathers between calls are not).
+    Each needs at least one chunk (or slab) of every phase. The plan must start and end
+    with a kernel segment: the waits inside the kernel calls then also separate the
+    fill, the row gathers between segments and the output copy.
     """
     n = plan.size
     nt = n_threads()
-    if (nt == 1 or n * k * width_bytes < _PARALLEL_MIN_BYTES or len(plan.segments) != 1
-            or not isinstance(plan.segments[0], tuple)):
+    segs = plan.segments
+    if (nt == 1 or n * k * width_bytes < _PARALLEL_MIN_BYTES or not segs
+            or not isinstance(segs[0], tuple) or not isinstance(segs[-1], tuple)):
         return 1
     tile = min(_cpu().TILE, k)
     slab = _slab_rows(n, plan.chunk, tile * width_bytes)
@@ -198,11 +200,13 @@ def _row_parts(plan, k, width_bytes):
 def _run_rows(packed, plan, x, rows, dtype, nparts):
     """Apply the plan to the 2-D ``x`` on ``nparts`` threads sharing one work array.
 
-    Each thread fills its rows of the work array, makes one kernel call that does its
-    share of every phase (the threads wait for each other in between), and copies its
-    rows of the result out. Whole-batch tiles amortize each 2x2 map's loads over every
-    column (4096 x 256 float64: 2.8 ms against 3.4-3.6 ms with column blocks). Returns
-    None, having done nothing, if another such job holds the pool.
+    Each thread fills its rows of the work array, does its share of every phase of
+    every kernel segment and its rows of every row gather between segments, and copies
+    its rows of the result out. The threads wait for each other inside each kernel call,
+    before every phase and at its end, which also orders the row copies around it.
+    Whole-batch tiles amortize each 2x2 map's loads over every column (4096 x 256
+    float64: 2.8 ms against 3.4-3.6 ms with column blocks). Returns None, having done
+    nothing, if another such job holds the pool.
     """
     cpu = _cpu()
     n, k = plan.size, x.shape[1]
@@ -214,34 +218,43 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
     work = [out] if in_place else [
         _scratch_array(("in", i), (n, k), real_dtype) for i in range(len(srcs))
     ]
+    spare = [_scratch_array(("g", 0, i), (n, k), real_dtype) for i in range(len(srcs))
+             ] if plan.has_gathers else None
     tile = min(cpu.TILE, k)
     slab = _slab_rows(n, plan.chunk, tile * real_dtype.itemsize * len(srcs))
-    steps, phases = plan.segments[0]
-    head = (steps, phases, plan.chunk, slab)
-    sync = np.zeros(1, dtype=np.int64)
+    # one wait counter per kernel segment
+    syncs = np.zeros((len(plan.segments), 1), dtype=np.int64)
 
     def job(part):
         r0, r1 = part * n // nparts, (part + 1) * n // nparts
         for w, src in zip(work, srcs):
             _fill(w, src, plan.gather_in, r0, r1)
-        if complex_:
-            cpu.apply_complex(*packed, *head, *work, 0, k, tile, part, nparts, sync)
-        else:
-            cpu.apply_real(packed, *head, work[0], 0, k, tile, part, nparts, sync)
+        cur, other = work, spare
+        for seg, sync in zip(plan.segments, syncs):
+            if not isinstance(seg, tuple):
+                for a, b in zip(cur, other):
+                    np.take(a, seg[r0:r1], axis=0, out=b[r0:r1])
+                cur, other = other, cur
+                continue
+            head = (seg[0], seg[1], plan.chunk, slab)
+            if complex_:
+                cpu.apply_complex(*packed, *head, *cur, 0, k, tile, part, nparts, sync)
+            else:
+                cpu.apply_real(packed, *head, cur[0], 0, k, tile, part, nparts, sync)
         if in_place:
             return
         o0, o1 = min(r0, rows), min(r1, rows)
         sel = slice(o0, o1) if plan.gather_out is None else plan.gather_out[o0:o1]
         if complex_:
-            out.real[o0:o1] = work[0][sel]
-            out.imag[o0:o1] = work[1][sel]
+            out.real[o0:o1] = cur[0][sel]
+            out.imag[o0:o1] = cur[1][sel]
         else:
-            out[o0:o1] = work[0][sel]
+            out[o0:o1] = cur[0][sel]
 
     def release():
         from .kernels.sync import RELEASE
 
-        sync[0] += RELEASE  # ends every wait; a lost race only makes the count larger
+        syncs[:] += RELEASE  # ends every wait; a lost race only makes a count larger
 
     if not run_parts(job, nparts, release):
         return None

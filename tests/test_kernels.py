@@ -148,9 +148,10 @@ def test_rows_shared_by_threads_match_serial(K, seed, k, nt):
     (lambda: km.random(1024, rng=0), 2),  # real, in place in the output
     (lambda: km.random(1024, dtype=np.complex128, rng=0), 2),  # planar complex
     (lambda: km.dft(1000), 2),  # rectangular padding, permutations at both ends
-    # a row gather between two kernel segments: column blocks instead
+    # a row gather between two kernel segments
     (lambda: km.random(1024, rng=1) @ km.permutation(np.random.default_rng(0).permutation(1024))
-     @ km.random(1024, rng=2), 1),
+     @ km.random(1024, rng=2), 2),
+    (lambda: km.permutation(np.random.default_rng(0).permutation(1024)), 1),  # no kernel
 ])
 def test_row_parallel_path_taken_and_exact(make, parts):
     import kmatrix._apply as ap
