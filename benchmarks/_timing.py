@@ -15,16 +15,44 @@ __all__ = ["median_time", "paired_median_times", "machine", "table"]
 SETTLE_S = 0.3
 
 
-def _inner_calls(fn, min_time, repeat):
-    # calls per sample so that each sample lasts about min_time / repeat
+# Calls are timed in batches of at least this long (timer resolution and overhead are
+# then negligible), and medians are taken over batches, not over whole windows, so that
+# a burst of load on the shared host costs a few batches and not the median.
+BATCH_S = 5e-4
+
+
+def _batch_calls(fn):
+    # calls per timed batch
     t0 = time.perf_counter()
     fn()
     one = max(time.perf_counter() - t0, 1e-7)
-    return max(1, int(min_time / repeat / one))
+    return max(1, int(BATCH_S / one)), one
+
+
+def _rewarm(fn, seconds=0.02):
+    # untimed calls after a pause: the first calls after the cores went idle ran up to
+    # 1.5x slower here (host wake-up of the idle virtual CPUs), in every window alike
+    t0 = time.perf_counter()
+    while time.perf_counter() - t0 < seconds:
+        fn()
+
+
+def _window(fn, batch, seconds, out):
+    # timed batches for about `seconds` (at least one), appended to out as s per call
+    t_end = time.perf_counter() + seconds
+    while True:
+        t0 = time.perf_counter()
+        for _ in range(batch):
+            fn()
+        t1 = time.perf_counter()
+        out.append((t1 - t0) / batch)
+        if t1 >= t_end:
+            return
 
 
 def median_time(fn, repeat=7, min_time=0.05, warmup=1, settle=SETTLE_S):
-    """Median seconds per call of ``fn()`` (calls batched so each sample lasts >= min_time/repeat).
+    """Median seconds per call of ``fn()``: over timed batches of >= 0.5 ms for about
+    ``min_time`` seconds, and at least ``repeat`` batches.
 
     Sleeps ``settle`` seconds first, so that threads left spinning by the previous
     measurement (another library's) do not share the cores with this one.
@@ -32,36 +60,35 @@ def median_time(fn, repeat=7, min_time=0.05, warmup=1, settle=SETTLE_S):
     time.sleep(settle)
     for _ in range(warmup):
         fn()
-    inner = _inner_calls(fn, min_time, repeat)
+    _rewarm(fn)
+    batch, one = _batch_calls(fn)
     samples = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(inner):
-            fn()
-        samples.append((time.perf_counter() - t0) / inner)
+    _window(fn, batch, max(min_time, repeat * batch * one), samples)
     return float(np.median(samples))
 
 
-def paired_median_times(fa, fb, repeat=15, min_time=0.1, settle=SETTLE_S):
-    """Median seconds per call of ``fa()`` and of ``fb()``, sampled alternately.
+def paired_median_times(fa, fb, repeat=15, min_time=0.1, settle=SETTLE_S, spins=False):
+    """Median seconds per call of ``fa()`` and of ``fb()``, measured in alternate windows.
 
-    For ratios: on a shared host the load changes within seconds, so samples of the
-    two sides taken in turn see the same conditions, where two back-to-back
-    ``median_time`` calls may not. Only for sides that leave no threads spinning
-    (single-threaded baselines): the ``settle`` pause is taken once, before the warm-up.
+    For ratios: on a shared host the load changes within seconds, so windows of the
+    two sides taken in turn (``repeat`` each, about ``min_time`` seconds in all per
+    side, each holding timed batches as in :func:`median_time`) see the same conditions,
+    where two back-to-back ``median_time`` calls may not. ``spins``: ``fb`` leaves
+    threads spinning after it returns (a multithreaded BLAS or OpenMP peer), so each
+    ``fa`` window waits ``settle`` seconds first (then re-warms for 20 ms); otherwise
+    that pause is taken once, before the warm-up.
     """
     time.sleep(settle)
     fa()
     fb()
-    na = _inner_calls(fa, min_time, repeat)
-    nb = _inner_calls(fb, min_time, repeat)
+    (ba, _), (bb, _) = _batch_calls(fa), _batch_calls(fb)
     sa, sb = [], []
     for _ in range(repeat):
-        for fn, n, out in ((fa, na, sa), (fb, nb, sb)):
-            t0 = time.perf_counter()
-            for _ in range(n):
-                fn()
-            out.append((time.perf_counter() - t0) / n)
+        if spins:
+            time.sleep(settle)
+            _rewarm(fa)
+        _window(fa, ba, min_time / repeat, sa)
+        _window(fb, bb, min_time / repeat, sb)
     return float(np.median(sa)), float(np.median(sb))
 
 
