@@ -54,10 +54,11 @@ def _slab_rows(n, chunk, width_bytes):
 
 def _column_blocks(n, k, itemsize):
     """Column ranges, one per worker thread, multiples of 8 columns (none shares a line)."""
-    nt = n_threads()
-    if nt == 1 or n * k * itemsize < _PARALLEL_MIN_BYTES or k < 16:
+    if n * k * itemsize < _PARALLEL_MIN_BYTES or k < 16:  # checked first: cheaper
         return [(0, k)]
-    nt = min(nt, k // 8)
+    nt = min(n_threads(), k // 8)
+    if nt == 1:
+        return [(0, k)]
     step = -(-k // nt)
     step = -(-step // 8) * 8
     return [(c0, min(k, c0 + step)) for c0 in range(0, k, step)]
@@ -186,10 +187,12 @@ def _row_parts(plan, k, width_bytes):
     fill, the row gathers between segments and the output copy.
     """
     n = plan.size
-    nt = n_threads()
     segs = plan.segments
-    if (nt == 1 or n * k * width_bytes < _PARALLEL_MIN_BYTES or not segs
+    if (n * k * width_bytes < _PARALLEL_MIN_BYTES or not segs
             or not isinstance(segs[0], tuple) or not isinstance(segs[-1], tuple)):
+        return 1
+    nt = n_threads()
+    if nt == 1:
         return 1
     tile = min(_cpu().TILE, k)
     slab = _slab_rows(n, plan.chunk, tile * width_bytes)
