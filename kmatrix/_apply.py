@@ -8,10 +8,10 @@ every factor in place, and the first ``rows`` entries are returned. A single vec
 Large batches run on a small thread pool (the kernels and NumPy's copies release the
 GIL). Normally the threads share one work array (for real data, the output itself):
 each fills its rows, then takes its share of every phase's chunks or slabs, waiting
-for the others inside the kernel between phases (:func:`_run_rows`). Plans with row
-gathers between kernel calls, small ``N`` (one chunk) or a busy pool use column
-blocks instead, each thread with its own array and no waiting. Several Python
-threads may apply the same operator at once.
+for the others inside the kernel between phases (:func:`_run_rows`). Small ``N`` (one
+chunk) or a pool busy with another such job use column blocks instead, each thread
+with its own array and no waiting. Several Python threads may apply the same operator
+at once.
 """
 
 __all__ = ["apply_twiddle"]
@@ -103,7 +103,7 @@ def _fill(w, src, gather_in, r0, r1):
 
 
 def _in_place(plan, rows, dtype):
-    """Whether threads can run the kernels straight on the output's column blocks.
+    """Whether threads can run the kernels straight on the output array.
 
     True for real data when no row gather sits after the first kernel step, and the
     output, allocated with all ``N`` rows, wastes at most half of itself (saves one
