@@ -3,6 +3,7 @@
 import threading
 
 import numpy as np
+import pytest
 import scipy.sparse.linalg as spla
 
 import kmatrix as km
@@ -43,10 +44,18 @@ def test_eigsh_and_svds():
     np.testing.assert_allclose(np.sort(s), np.linalg.svd(K.toarray(), compute_uv=False)[:3][::-1], rtol=1e-8)
 
 
-def test_concurrent_applies_match_serial():
+@pytest.mark.parametrize("threaded", [False, True])
+def test_concurrent_applies_match_serial(threaded, monkeypatch):
+    import kmatrix._apply as ap
+    import kmatrix._threads as thr
+
     K = km.random(1024, width=2, dtype=np.complex128, rng=5)
     X = np.random.default_rng(6).standard_normal((1024, 96))
     serial = K @ X
+    if threaded:  # every apply wants the pool: one at a time shares rows, the rest don't
+        monkeypatch.setenv("KMATRIX_NUM_THREADS", "2")
+        monkeypatch.setattr(ap, "_PARALLEL_MIN_BYTES", 0)
+        monkeypatch.setattr(thr, "_pool", None)
     results = [None] * 6
     errors = []
 
