@@ -13,6 +13,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 _pool = None
+_pool_workers = 0
 _pool_lock = threading.Lock()
 # One row-parallel job at a time: its parts wait for each other, so two jobs whose parts
 # queue behind each other's on a small pool could wait forever.
@@ -34,11 +35,19 @@ def n_threads():
 
 
 def get_pool():
-    """The process-wide pool of :func:`n_threads` workers (created on first use)."""
-    global _pool
+    """The process-wide pool of :func:`n_threads` workers.
+
+    Created on first use, and again when :func:`n_threads` has changed since: a
+    row-parallel job needs all its parts running at once.
+    """
+    global _pool, _pool_workers
     with _pool_lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=n_threads(), thread_name_prefix="kmatrix")
+        nt = n_threads()
+        if _pool is None or _pool_workers != nt:
+            # the old pool is dropped, not shut down: a thread may be submitting to it;
+            # its idle workers exit once it is garbage
+            _pool = ThreadPoolExecutor(max_workers=nt, thread_name_prefix="kmatrix")
+            _pool_workers = nt
         return _pool
 
 
@@ -47,12 +56,16 @@ def run_parts(job, nparts, release):
 
     The parts may wait for each other (in the kernels); if one fails, ``release()``
     must end every such wait. Part 0 runs on the calling thread. Returns False, having
-    run nothing, when another such job holds the pool (the caller then runs serially
-    instead of waiting). The first exception of any part is raised here.
+    run nothing, when another such job holds the pool or the pool has fewer than
+    ``nparts - 1`` workers (the caller then runs serially instead of waiting). The first
+    exception of any part is raised here.
     """
     if not _parts_lock.acquire(blocking=False):
         return False
     try:
+        pool = get_pool()
+        if nparts - 1 > _pool_workers:  # the thread count fell since nparts was chosen
+            return False
 
         def guarded(part):
             try:
@@ -61,7 +74,7 @@ def run_parts(job, nparts, release):
                 release()
                 raise
 
-        futures = [get_pool().submit(guarded, p) for p in range(1, nparts)]
+        futures = [pool.submit(guarded, p) for p in range(1, nparts)]
         error = None
         try:
             guarded(0)

@@ -91,7 +91,7 @@ def threads(nt, chunk_rows=None):
     import kmatrix._plan as plan_mod
     import kmatrix._threads as thr
 
-    old = ap._PARALLEL_MIN_BYTES, os.environ.get("KMATRIX_NUM_THREADS"), thr._pool
+    old = ap._PARALLEL_MIN_BYTES, os.environ.get("KMATRIX_NUM_THREADS")
     old_chunk = plan_mod.CHUNK_ROWS
     try:
         os.environ["KMATRIX_NUM_THREADS"] = str(nt)
@@ -105,7 +105,7 @@ def threads(nt, chunk_rows=None):
             os.environ.pop("KMATRIX_NUM_THREADS", None)
         else:
             os.environ["KMATRIX_NUM_THREADS"] = old[1]
-        thr._pool = old[2]
+        thr._pool = None  # the next apply makes a pool of the restored size
         plan_mod.CHUNK_ROWS = old_chunk
 
 
@@ -191,6 +191,27 @@ def test_run_parts_errors_busy_pool_and_fallback():
             busy = kernel_apply(K, X)
     with threads(1):
         np.testing.assert_array_equal(busy, kernel_apply(K, X))
+
+
+def test_thread_count_raised_after_the_pool_exists():
+    # a row job needs all its parts running at once: with a pool sized for the old
+    # count, a part would wait in its queue while the others wait for it, forever
+    import kmatrix._threads as thr
+
+    K = km.random(1024, rng=0)
+    X = rand(np.random.default_rng(1), (1024, 64), K.dtype)
+    with threads(1):
+        serial = kernel_apply(K, X)
+    with threads(2):
+        kernel_apply(K, X)  # the pool now has two workers
+        os.environ["KMATRIX_NUM_THREADS"] = "4"
+        result = []
+        t = threading.Thread(target=lambda: result.append(kernel_apply(K, X)), daemon=True)
+        t.start()
+        t.join(60)
+        assert not t.is_alive(), "deadlocked"
+        assert thr._pool_workers == 4
+    np.testing.assert_array_equal(result[0], serial)
 
 
 def test_kernel_waits_end_on_release():
