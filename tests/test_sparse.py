@@ -126,7 +126,8 @@ def test_fully_dense_and_empty(shape):
     assert np.array_equal(Z @ np.ones(shape[1]), np.zeros(shape[0]))
 
 
-def test_array_likes():
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_array_likes():  # np.matrix input is accepted on purpose (NumPy warns about it)
     x = np.array([1.0, 10.0])
     assert np.array_equal(km.sparse(np.matrix([[0, 1.5], [2, 0]])) @ x, [15.0, 2.0])
     K = km.sparse([[1, 0], [0, 3j]])
