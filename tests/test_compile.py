@@ -54,3 +54,31 @@ def test_warm_cache_is_not_recompiled(tmp_path):
     assert "misses 3" in first
     second = _run(code, env)
     assert "misses 0 hits 3" in second
+
+
+def test_read_only_install_falls_back_to_the_user_cache(tmp_path):
+    # A system-wide install cannot write kmatrix/kernels/__pycache__. Tests often run as
+    # root, which a read-only file mode does not stop, so the in-tree location is refused
+    # the way Numba sees a read-only directory: its write probe raises.
+    code = """
+        import numpy as np
+        import numba.core.caching as caching
+
+        def read_only(self):
+            raise PermissionError("read-only install")
+
+        caching.InTreeCacheLocator.ensure_cache_path = read_only
+        import kmatrix as km
+        from kmatrix.kernels import cpu
+        K = km.random(512, rng=0)
+        K @ np.ones((512, 4))
+        print("misses", sum(cpu.apply_real.stats.cache_misses.values()),
+              "hits", sum(cpu.apply_real.stats.cache_hits.values()))
+        """
+    env = _env(tmp_path)
+    del env["NUMBA_CACHE_DIR"]
+    env["XDG_CACHE_HOME"] = str(tmp_path / "user-cache")
+    assert "misses 1 hits 0" in _run(code, env)
+    written = list((tmp_path / "user-cache" / "numba").rglob("cpu.apply_real*.nbi"))
+    assert written, "no cache index in the user cache directory"
+    assert "misses 0 hits 1" in _run(code, env)
