@@ -119,8 +119,8 @@ def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out):
     _fill(out[:, c0:c1], x[:, c0:c1], plan.gather_in, 0, plan.size)
     kb = c1 - c0
     tile = min(cpu.TILE, kb) if cpu else 1
+    slab = _slab_rows(plan.size, plan.chunk, tile * out.itemsize)
     for steps, phases in plan.segments:
-        slab = _slab_rows(plan.size, plan.chunk, tile * out.itemsize)
         cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, 0, 1,
                        _NO_SYNC)
 
