@@ -43,7 +43,7 @@ import kmatrix.cuda as kc  # noqa: E402
 from kmatrix.kernels.cuda import plan_passes  # noqa: E402
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-TIME_BUDGET_S = 200.0  # stop timing new rows past this, so the script ends in time
+TIME_BUDGET_S = 200.0  # default --budget: stop timing new rows past this, so the script ends in time
 DENSE_MAX_BYTES = 8 << 30
 DENSE_MAX_FLOPS = 5e13
 PARITY_COLUMNS = ["what", "dtype", "N", "batch", "launches", "rel_err", "tol", "ok"]
@@ -213,6 +213,8 @@ def goals(rows):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="bench_gpu.json", help="JSON file to write")
+    ap.add_argument("--budget", type=float, default=TIME_BUDGET_S,
+                    help="seconds after which no new timing row is started")
     ap.add_argument("--sim-smoke", action="store_true",
                     help="parity only, tiny sizes (for NUMBA_ENABLE_CUDASIM=1)")
     args = ap.parse_args(argv)
@@ -235,10 +237,10 @@ def main(argv=None):
     print(table(prow, PARITY_COLUMNS))
     result = dict(device=name, sim_smoke=args.sim_smoke, parity=prow)
     if args.sim_smoke:  # exercise the timing code on tiny sizes; the numbers mean nothing
-        trows = timing(cuda, deadline=start + TIME_BUDGET_S, sizes=(16,), batches=(1, 4),
+        trows = timing(cuda, deadline=start + args.budget, sizes=(16,), batches=(1, 4),
                        baselines=False)
     else:
-        trows = timing(cuda, deadline=start + TIME_BUDGET_S)
+        trows = timing(cuda, deadline=start + args.budget)
     print(table(trows, TIMING_COLUMNS))
     result["timing"] = trows
     result["goals"] = goals(trows)
