@@ -78,8 +78,27 @@ def threads_for(tile):
     return int(min(MAX_THREADS, max(1, 1 << max(0, _log2_floor(max(1, tile // 4))))))
 
 
+_PLANS = {}
+_PLANS_MAX = 512
+
+
 def plan_passes(nblocks, m, k, itemsize):
-    """Cut the ``nblocks * m`` factors into launches; return a list of :class:`Pass`.
+    """Cut the ``nblocks * m`` factors into launches; return a tuple of :class:`Pass`.
+
+    Plans are memoized (planning costs tens of microseconds of Python, as much as a
+    small launch); the key holds the tile constants, so changing them replans.
+    """
+    key = (nblocks, m, k, itemsize, TILE_BYTES, LANE_BYTES, MAX_THREADS)
+    plan = _PLANS.get(key)
+    if plan is None:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        plan = _PLANS[key] = tuple(_plan(nblocks, m, k, itemsize))
+    return plan
+
+
+def _plan(nblocks, m, k, itemsize):
+    """The planner behind :func:`plan_passes` (a list of :class:`Pass`).
 
     A run of consecutive factors with stride bits in ``[lo, hi]`` fits one launch when
     ``hi - lo < log2(E / min(2**lo * k, lanes_min))`` with ``E`` the tile entries;
