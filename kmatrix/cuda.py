@@ -262,10 +262,28 @@ def _run_passes(K, work, k, dtype, src=None, src_rows=0):
     work2d = work.reshape(n, k)
     for i, p in enumerate(kern.plan_passes(nblocks, m, k, dtype.itemsize)):
         first = i == 0 and src is not None
-        kern.pass_kernel[p.grid, p.threads, 0, p.shared](
+        _launcher(kern, p)(
             src if first else work2d, src_rows if first else n, work, tw,
             p.f0, p.nf, m, p.h, p.s, p.lb_sh, p.nph, p.n_lanes, k, k_sh,
         )
+
+
+_LAUNCHERS = {}
+
+
+def _launcher(kern, p):
+    """``pass_kernel`` configured for pass ``p`` (default stream), kept per geometry:
+    configuring a launch builds an object and checks the grid size on every call.
+    (The simulator's kernel object stores its configuration in itself: not kept.)"""
+    if _simulating():
+        return kern.pass_kernel[p.grid, p.threads, 0, p.shared]
+    key = (kern.pass_kernel, p.grid, p.threads, p.shared)
+    launch = _LAUNCHERS.get(key)
+    if launch is None:
+        if len(_LAUNCHERS) >= 1024:
+            _LAUNCHERS.clear()
+        launch = _LAUNCHERS[key] = kern.pass_kernel[p.grid, p.threads, 0, p.shared]
+    return launch
 
 
 def apply_internal(K, work):

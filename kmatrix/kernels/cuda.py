@@ -48,7 +48,7 @@ __all__ = [
 from collections import namedtuple
 
 import numpy as np
-from numba import cuda
+from numba import cuda, uint64
 from numba.core.config import ENABLE_CUDASIM
 
 TILE_BYTES = 32768  # shared-memory tile of one block; two or more blocks fit an SM
@@ -187,17 +187,23 @@ def _radix2(sh, tw, f, b, h, s, lb_sh, nlane, lane0, row0, k, k_sh):
     lbm = (1 << lb_sh) - 1
     bl = b - h
     step = 1 << (bl + lb_sh)
+    t00 = tw[f, 0]  # one row view per map entry: the loop indexes 1-D arrays
+    t01 = tw[f, 1]
+    t10 = tw[f, 2]
+    t11 = tw[f, 3]
     for o in range(cuda.threadIdx.x, 1 << (s - 1 + lb_sh), cuda.blockDim.x):
         lane = o & lbm
         if lane < nlane:
             tp = _insert_zero(o >> lb_sh, bl)
-            ep = (tp << lb_sh) + lane
-            eq = ep + step
-            i = _pair_index(row0 | (tp << h) | _lo(lane0 + lane, k, k_sh), b)
+            # unsigned indices: non-negative by construction, so Numba emits no
+            # negative-index wraparound (three 64-bit operations per access)
+            ep = uint64((tp << lb_sh) + lane)
+            eq = uint64(ep + step)
+            i = uint64(_pair_index(row0 | (tp << h) | _lo(lane0 + lane, k, k_sh), b))
             vp = sh[ep]
             vq = sh[eq]
-            sh[ep] = tw[f, 0, i] * vp + tw[f, 1, i] * vq
-            sh[eq] = tw[f, 2, i] * vp + tw[f, 3, i] * vq
+            sh[ep] = t00[i] * vp + t01[i] * vq
+            sh[eq] = t10[i] * vp + t11[i] * vq
 
 
 @cuda.jit(device=True)
@@ -210,34 +216,47 @@ def _radix4(sh, tw, f, ba, bb, h, s, lb_sh, nlane, lane0, row0, k, k_sh):
     hi_b = max(la, lb)
     da = 1 << (la + lb_sh)
     db = 1 << (lb + lb_sh)
-    ra = 1 << ba
-    rb = 1 << bb
-    g_ = f + 1
+    # Pair indices of the rows r0 + 2**bb (first factor) and r0 + 2**ba (second) differ
+    # from those of r0 by a constant: the set bit, moved down one place if above the
+    # dropped bit.  Computed once here instead of per op.
+    di = 1 << (bb - 1) if bb > ba else 1 << bb
+    dj = 1 << (ba - 1) if ba > bb else 1 << ba
+    a00 = tw[f, 0]
+    a01 = tw[f, 1]
+    a10 = tw[f, 2]
+    a11 = tw[f, 3]
+    b00 = tw[f + 1, 0]
+    b01 = tw[f + 1, 1]
+    b10 = tw[f + 1, 2]
+    b11 = tw[f + 1, 3]
     for o in range(cuda.threadIdx.x, 1 << (s - 2 + lb_sh), cuda.blockDim.x):
         lane = o & lbm
         if lane < nlane:
             t0 = _insert_zero(_insert_zero(o >> lb_sh, lo_b), hi_b)
-            e0 = (t0 << lb_sh) + lane
-            e1 = e0 + da
-            e2 = e0 + db
-            e3 = e1 + db
+            e = (t0 << lb_sh) + lane
+            e0 = uint64(e)  # unsigned indices: see _radix2
+            e1 = uint64(e + da)
+            e2 = uint64(e + db)
+            e3 = uint64(e + da + db)
             r0 = row0 | (t0 << h) | _lo(lane0 + lane, k, k_sh)
-            i0 = _pair_index(r0, ba)
-            i1 = _pair_index(r0 + rb, ba)
-            j0 = _pair_index(r0, bb)
-            j1 = _pair_index(r0 + ra, bb)
+            i = _pair_index(r0, ba)
+            i0 = uint64(i)
+            i1 = uint64(i + di)
+            j = _pair_index(r0, bb)
+            j0 = uint64(j)
+            j1 = uint64(j + dj)
             v0 = sh[e0]
             v1 = sh[e1]
             v2 = sh[e2]
             v3 = sh[e3]
-            u0 = tw[f, 0, i0] * v0 + tw[f, 1, i0] * v1
-            u1 = tw[f, 2, i0] * v0 + tw[f, 3, i0] * v1
-            u2 = tw[f, 0, i1] * v2 + tw[f, 1, i1] * v3
-            u3 = tw[f, 2, i1] * v2 + tw[f, 3, i1] * v3
-            sh[e0] = tw[g_, 0, j0] * u0 + tw[g_, 1, j0] * u2
-            sh[e2] = tw[g_, 2, j0] * u0 + tw[g_, 3, j0] * u2
-            sh[e1] = tw[g_, 0, j1] * u1 + tw[g_, 1, j1] * u3
-            sh[e3] = tw[g_, 2, j1] * u1 + tw[g_, 3, j1] * u3
+            u0 = a00[i0] * v0 + a01[i0] * v1
+            u1 = a10[i0] * v0 + a11[i0] * v1
+            u2 = a00[i1] * v2 + a01[i1] * v3
+            u3 = a10[i1] * v2 + a11[i1] * v3
+            sh[e0] = b00[j0] * u0 + b01[j0] * u2
+            sh[e2] = b10[j0] * u0 + b11[j0] * u2
+            sh[e1] = b00[j1] * u1 + b01[j1] * u3
+            sh[e3] = b10[j1] * u1 + b11[j1] * u3
 
 
 @cuda.jit(cache=True)
