@@ -254,12 +254,21 @@ def apply_device(K, x, name="KMatrix @ x"):
 def _run_passes(K, work, k, dtype, src=None, src_rows=0):
     """``work <- E @ pad(src)`` (``src`` is ``work`` itself when None); ``work`` flat."""
     from .kernels import cuda as kern
+    from .kernels import cuda_register as reg
 
     tw = device_twiddle(K, dtype)
     nblocks, m = K.twiddle.shape[:2]
     n = 1 << m
     k_sh = kern.ilog2_or_minus1(k)
     work2d = work.reshape(n, k)
+    if reg.use_register_passes(m, k):
+        grid, block = reg.register_launch(n, k)
+        launch = _configured(reg.register_pass_kernel, grid, block, 0)
+        for i, p in enumerate(reg.plan_register_passes(nblocks, m)):
+            first = i == 0 and src is not None
+            launch(src if first else work2d, src_rows if first else n, work, tw,
+                   p.f0, p.nf, m, p.L, k, k_sh)
+        return
     for i, p in enumerate(kern.plan_passes(nblocks, m, k, dtype.itemsize)):
         first = i == 0 and src is not None
         _launcher(kern, p)(
@@ -272,17 +281,22 @@ _LAUNCHERS = {}
 
 
 def _launcher(kern, p):
-    """``pass_kernel`` configured for pass ``p`` (default stream), kept per geometry:
-    configuring a launch builds an object and checks the grid size on every call.
-    (The simulator's kernel object stores its configuration in itself: not kept.)"""
+    """``pass_kernel`` configured for pass ``p`` (default stream)."""
+    return _configured(kern.pass_kernel, p.grid, p.threads, p.shared)
+
+
+def _configured(kernel, grid, block, shared):
+    """``kernel[grid, block, 0, shared]``, kept per geometry: configuring a launch builds
+    an object and checks the grid size on every call.  (The simulator's kernel object
+    stores its configuration in itself: not kept.)"""
     if _simulating():
-        return kern.pass_kernel[p.grid, p.threads, 0, p.shared]
-    key = (kern.pass_kernel, p.grid, p.threads, p.shared)
+        return kernel[grid, block, 0, shared]
+    key = (kernel, grid, block, shared)
     launch = _LAUNCHERS.get(key)
     if launch is None:
         if len(_LAUNCHERS) >= 1024:
             _LAUNCHERS.clear()
-        launch = _LAUNCHERS[key] = kern.pass_kernel[p.grid, p.threads, 0, p.shared]
+        launch = _LAUNCHERS[key] = kernel[grid, block, 0, shared]
     return launch
 
 

@@ -26,6 +26,7 @@ import kmatrix as km  # noqa: E402
 import kmatrix.cuda as kc  # noqa: E402
 from kmatrix._reference import apply_reference  # noqa: E402
 from kmatrix.kernels import cuda as kern  # noqa: E402
+from kmatrix.kernels import cuda_register as reg  # noqa: E402
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
@@ -182,6 +183,59 @@ def test_plan_covers_every_factor_in_its_window(nblocks, m, k, itemsize, tile_by
         assert p.nph * lanes_per_block >= p.n_lanes > (p.nph - 1) * lanes_per_block
         assert 1 <= p.threads <= 256
 
+
+
+# ------------------------------------------------------------------ register passes
+
+
+@pytest.fixture
+def register_passes(monkeypatch):
+    """Take the register pass for every batch width (by default from 32 columns)."""
+    monkeypatch.setattr(reg, "REGISTER_MIN_LANES", 1)
+
+
+def test_register_pass_is_taken_from_32_columns_and_16_rows():
+    assert reg.use_register_passes(12, 32) and reg.use_register_passes(4, 1000)
+    assert not reg.use_register_passes(12, 31) and not reg.use_register_passes(3, 64)
+
+
+def test_register_plan_of_a_bbstar_merges_the_runs_at_stride_one():
+    plan = reg.plan_register_passes(2, 12)  # strides 2**11 .. 1, then 1 .. 2**11
+    assert [(p.nf, p.L) for p in plan] == [(4, 8), (4, 4), (8, 0), (4, 4), (4, 8)]
+
+
+@given(nblocks=st.sampled_from([2, 4, 6]), m=st.integers(4, 24))
+def test_register_plan_covers_every_factor_in_its_window(nblocks, m):
+    """For all sizes: runs partition the factors and every factor's stride bit lies in
+    its run's 4-bit register window, which lies inside the row bits."""
+    plan = reg.plan_register_passes(nblocks, m)
+    assert [p.f0 for p in plan] == list(np.cumsum([0] + [p.nf for p in plan[:-1]]))
+    assert sum(p.nf for p in plan) == nblocks * m
+    for p in plan:
+        assert 0 <= p.L <= m - reg.REGISTER_BITS
+        bits = [kern.factor_bit(f, m) for f in range(p.f0, p.f0 + p.nf)]
+        assert all(p.L <= b < p.L + reg.REGISTER_BITS for b in bits)
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+@pytest.mark.parametrize("n,k,width", [(16, 1, 1), (64, 3, 2), (256, 4, 1), (32, 2, 2)])
+def test_parity_register_passes(register_passes, dtype, n, k, width):
+    rng = np.random.default_rng(n + k + width)
+    K = km.random(n, width=width, dtype=dtype, rng=rng)
+    x = _sample(rng, (n, k), dtype)
+    _assert_parity(K, x, _host(K @ cuda.to_device(x)))
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
+def test_register_passes_pad_cast_and_adjoint(register_passes, dtype):
+    """The first launch reads the caller's array: fewer rows than N (zero padding),
+    another dtype (cast on load), any strides; the adjoint runs the same kernel."""
+    rng = np.random.default_rng(11)
+    K = km.random((20, 27), width=2, dtype=dtype, rng=rng)  # internal N = 32
+    x = _sample(rng, (3, 27), np.float32).T  # transposed: strided rows
+    _assert_parity(K, np.ascontiguousarray(x), _host(K @ cuda.to_device(x)))
+    z = _sample(rng, (20, 2), dtype)
+    _assert_parity(K.H, z, _host(K.rmatmat(cuda.to_device(z))))
 
 def _random_cases(count, seed=2024):
     r = np.random.default_rng(seed)
