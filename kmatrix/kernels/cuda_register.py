@@ -12,14 +12,22 @@ twiddles (a broadcast) when the batch has 32 columns or more.
 
 A BB* at ``N = 2**m`` takes ``ceil(m / 4)`` launches per butterfly, with the two runs
 that meet at stride 1 (the end of B, the start of B*) in one launch: 5 launches at
-N = 4096.  The shared-memory pass is kept for small batches (below
-:data:`REGISTER_MIN_LANES` columns) and ``N < 16``.
+N = 4096, against 3 for the shared-memory pass, whose windows are up to 10 bits wide.
+Which pass is faster was measured on an H200 (both in one process, identical results):
+the register pass took 0.53-0.79x the time at 2**24 entries (N = 4096, 4096 columns;
+N = 65536, 256 columns) and 0.75x at N = 16384, 256 columns, but 1.12-1.27x at N = 4096
+with 16 to 256 columns and at N = 1024 with 4096 (N = 4096 with 1024 columns: 0.85x in
+float64, 1.04x in complex128).  :func:`use_register_passes` encodes
+that: at least :data:`REGISTER_MIN_LANES` columns and either :data:`REGISTER_MIN_ENTRIES`
+entries or at least :data:`REGISTER_WIDE_ROWS` rows with :data:`REGISTER_WIDE_LANES`
+columns.
 
 Nothing is compiled at import; the kernel compiles on first launch per dtype and is
 cached on disk (``cache=True``).
 """
 
-__all__ = ["REGISTER_BITS", "REGISTER_MIN_LANES", "RegisterPass", "use_register_passes",
+__all__ = ["REGISTER_BITS", "REGISTER_MIN_LANES", "REGISTER_MIN_ENTRIES", "REGISTER_WIDE_ROWS",
+           "REGISTER_WIDE_LANES", "RegisterPass", "use_register_passes",
            "plan_register_passes", "register_launch", "register_pass_kernel"]
 
 from collections import namedtuple
@@ -29,7 +37,10 @@ from numba import cuda, uint64
 from .cuda import MAX_THREADS, _bit, _pair_index, factor_bit
 
 REGISTER_BITS = 4  # 16 entries per thread
-REGISTER_MIN_LANES = 32  # batch columns from which the register pass is used
+REGISTER_MIN_LANES = 32  # a warp's worth of columns: whole rows per warp, shared twiddles
+REGISTER_MIN_ENTRIES = 1 << 24  # N * k from which the register pass is faster (measured)
+REGISTER_WIDE_ROWS = 1 << 14  # ... or from this many rows
+REGISTER_WIDE_LANES = 256  # ... with this many columns
 
 RegisterPass = namedtuple("RegisterPass", "f0 nf L")
 RegisterPass.__doc__ = """One launch of :func:`register_pass_kernel`: factors ``f0 : f0 + nf``,
@@ -39,8 +50,12 @@ _PLANS = {}
 
 
 def use_register_passes(m, k):
-    """Whether ``N = 2**m`` rows by ``k`` columns run on the register pass."""
-    return m >= REGISTER_BITS and k >= REGISTER_MIN_LANES
+    """Whether ``N = 2**m`` rows by ``k`` columns run on the register pass (see above)."""
+    if m < REGISTER_BITS or k < REGISTER_MIN_LANES:
+        return False
+    if (k << m) >= REGISTER_MIN_ENTRIES:
+        return True
+    return (1 << m) >= REGISTER_WIDE_ROWS and k >= REGISTER_WIDE_LANES
 
 
 def plan_register_passes(nblocks, m):

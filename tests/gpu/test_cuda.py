@@ -190,13 +190,16 @@ def test_plan_covers_every_factor_in_its_window(nblocks, m, k, itemsize, tile_by
 
 @pytest.fixture
 def register_passes(monkeypatch):
-    """Take the register pass for every batch width (by default from 32 columns)."""
+    """Take the register pass for every size it can run (N >= 16)."""
     monkeypatch.setattr(reg, "REGISTER_MIN_LANES", 1)
+    monkeypatch.setattr(reg, "REGISTER_MIN_ENTRIES", 0)
 
 
-def test_register_pass_is_taken_from_32_columns_and_16_rows():
-    assert reg.use_register_passes(12, 32) and reg.use_register_passes(4, 1000)
-    assert not reg.use_register_passes(12, 31) and not reg.use_register_passes(3, 64)
+def test_register_pass_is_taken_where_it_was_measured_faster():
+    use = reg.use_register_passes
+    assert use(12, 4096) and use(16, 256) and use(14, 256) and use(4, 1 << 20)
+    assert not use(12, 256) and not use(10, 4096) and not use(14, 128)
+    assert not use(20, 31) and not use(3, 1 << 22)
 
 
 def test_register_plan_of_a_bbstar_merges_the_runs_at_stride_one():
