@@ -37,6 +37,7 @@ __all__ = [
     "Pass",
     "plan_passes",
     "factor_bit",
+    "bit_runs",
     "device_twiddle_layout",
     "pad_kernel",
     "pass_kernel",
@@ -115,18 +116,8 @@ def _plan(nblocks, m, k, itemsize):
     def width(h):
         return _log2_floor(elems // min((1 << h) * k, lanes_min))
 
-    bits = [factor_bit(f, m) for f in range(nblocks * m)]
     plan = []
-    start = 0
-    while start < len(bits):
-        lo = hi = bits[start]
-        end = start + 1
-        while end < len(bits):
-            nlo, nhi = min(lo, bits[end]), max(hi, bits[end])
-            if nhi - nlo >= width(nlo):
-                break
-            lo, hi = nlo, nhi
-            end += 1
+    for start, end, lo, hi in bit_runs(nblocks, m, width):
         h, s = lo, hi - lo + 1
         n_lanes = (1 << h) * k
         n_hi = n >> (h + s)
@@ -137,8 +128,26 @@ def _plan(nblocks, m, k, itemsize):
             Pass(start, end - start, h, s, _log2_floor(lb), nph, n_lanes, n_hi, n_hi * nph,
                  threads_for(tile), tile * itemsize)
         )
-        start = end
     return plan
+
+
+def bit_runs(nblocks, m, width):
+    """Greedy runs of consecutive factors: yield ``(start, end, lo, hi)`` for factors
+    ``start : end`` whose stride bits span ``[lo, hi]``, each run grown while
+    ``hi - lo < width(lo)``."""
+    bits = [factor_bit(f, m) for f in range(nblocks * m)]
+    start = 0
+    while start < len(bits):
+        lo = hi = bits[start]
+        end = start + 1
+        while end < len(bits):
+            nlo, nhi = min(lo, bits[end]), max(hi, bits[end])
+            if nhi - nlo >= width(nlo):
+                break
+            lo, hi = nlo, nhi
+            end += 1
+        yield start, end, lo, hi
+        start = end
 
 
 def device_twiddle_layout(twiddle, dtype):

@@ -34,7 +34,7 @@ from collections import namedtuple
 
 from numba import cuda, uint64
 
-from .cuda import MAX_THREADS, _bit, _pair_index, factor_bit
+from .cuda import MAX_THREADS, _bit, _pair_index, bit_runs
 
 REGISTER_BITS = 4  # 16 entries per thread
 REGISTER_MIN_LANES = 32  # a warp's worth of columns: whole rows per warp, shared twiddles
@@ -68,21 +68,10 @@ def plan_register_passes(nblocks, m):
     plan = _PLANS.get(key)
     if plan is not None:
         return plan
-    bits = [factor_bit(f, m) for f in range(nblocks * m)]
-    out = []
-    start = 0
-    while start < len(bits):
-        lo = hi = bits[start]
-        end = start + 1
-        while end < len(bits):
-            nlo, nhi = min(lo, bits[end]), max(hi, bits[end])
-            if nhi - nlo >= REGISTER_BITS:
-                break
-            lo, hi = nlo, nhi
-            end += 1
-        out.append(RegisterPass(start, end - start, min(lo, m - REGISTER_BITS)))
-        start = end
-    plan = _PLANS[key] = tuple(out)
+    plan = _PLANS[key] = tuple(
+        RegisterPass(start, end - start, min(lo, m - REGISTER_BITS))
+        for start, end, lo, _ in bit_runs(nblocks, m, lambda lo: REGISTER_BITS)
+    )
     return plan
 
 
@@ -147,6 +136,8 @@ def register_pass_kernel(src, src_rows, x, tw, f0, nf, m, L, k, k_sh):
         t01 = tw[f, 1]
         t10 = tw[f, 2]
         t11 = tw[f, 3]
+        # One branch per window bit, written out: with constant names the 16 values stay
+        # in registers (an indexed local array would be placed in local memory).
         if lb == 0:
             v0, v1 = _bf(v0, v1, t00, t01, t10, t11, uint64(i))
             v2, v3 = _bf(v2, v3, t00, t01, t10, t11, uint64(i + s))
