@@ -77,7 +77,34 @@ def _cuda_module():
         )
     from numba import cuda
 
+    if not _simulating():
+        _check_kernel_support()
     return cuda
+
+
+_KERNEL_SUPPORT = []
+
+
+def _check_kernel_support():
+    """Raise a clear error where numba-cuda cannot compile kernels with this NumPy.
+
+    numba-cuda up to at least 0.30.4 registers an overload of ``numpy.row_stack``
+    when its target first loads, and NumPy 2.5 removed that function: every kernel
+    launch then fails with an ``AttributeError`` from numba-cuda's internals.
+    """
+    if _KERNEL_SUPPORT or hasattr(np, "row_stack"):
+        return
+    try:
+        import numba.cuda.np.arrayobj  # noqa: F401  (what the first compile imports)
+    except AttributeError as exc:
+        if "row_stack" not in str(exc):
+            raise
+        raise RuntimeError(
+            f"numba-cuda cannot compile kernels with NumPy {np.__version__}: it refers to "
+            "numpy.row_stack, which NumPy 2.5 removed; install numpy<2.5 or a numba-cuda "
+            "release that supports this NumPy"
+        ) from exc
+    _KERNEL_SUPPORT.append(True)
 
 
 def _simulating():

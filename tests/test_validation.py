@@ -101,3 +101,29 @@ def test_bad_diag_identity():
         km.identity(0)
     with pytest.raises(TypeError, match="integer"):
         km.identity(2.0)
+
+
+def test_numpy_without_row_stack_gets_a_clear_gpu_error():
+    """numba-cuda (up to at least 0.30.4) fails to compile any kernel under NumPy 2.5,
+    which removed ``numpy.row_stack``; kmatrix says so instead of passing on an
+    AttributeError from numba-cuda's internals.  Run in a fresh interpreter: the
+    failed import must not leave half-registered overloads in this one."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    if importlib.util.find_spec("numba_cuda") is None:
+        pytest.skip("numba-cuda is not installed")
+    script = (
+        "import numpy as np, kmatrix.cuda as kc\n"
+        "np.__all__ = [n for n in np.__all__ if n != 'row_stack']\n"
+        "del np.row_stack\n"
+        "try:\n"
+        "    kc._check_kernel_support()\n"
+        "except RuntimeError as exc:\n"
+        "    print(exc)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "numpy.row_stack" in out.stdout and "numpy<2.5" in out.stdout, out.stdout
