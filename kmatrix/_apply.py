@@ -16,6 +16,7 @@ at once.
 
 __all__ = ["apply_twiddle"]
 
+import importlib
 import threading
 
 import numpy as np
@@ -28,18 +29,22 @@ from ._threads import get_pool, n_threads, run_parts
 _PARALLEL_MIN_BYTES = 1 << 21
 
 
-_kernels = None
 _NO_SYNC = np.zeros(1, dtype=np.int64)  # the kernels' counter argument when one thread runs
+_kernel_modules = {}
+
+
+def _kernels(name):
+    """The kernel module ``kmatrix.kernels.<name>``, imported on first use: importing
+    Numba costs ~0.3 s, and `import kmatrix` should not; later calls skip the import
+    machinery (0.4 us of a 20 us matvec)."""
+    mod = _kernel_modules.get(name)
+    if mod is None:
+        mod = _kernel_modules[name] = importlib.import_module(f".kernels.{name}", __package__)
+    return mod
 
 
 def _cpu():
-    # Imported on first apply: importing Numba costs ~0.3 s, and `import kmatrix` should not.
-    global _kernels
-    if _kernels is None:
-        from .kernels import cpu
-
-        _kernels = cpu
-    return _kernels
+    return _kernels("cpu")
 
 
 def _slab_rows(n, chunk, width_bytes):
@@ -264,20 +269,13 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
     return out[:rows]
 
 
-_vector_kernels = None
-
-
 def _apply_vector(packed, plan, x, rows, dtype):
     # one compiled call does the whole matvec (see kmatrix.kernels.cpu_vector)
-    global _vector_kernels
-    if _vector_kernels is None:  # imported once, not per call (0.4 us of a 20 us matvec)
-        from .kernels import cpu_vector
-
-        _vector_kernels = cpu_vector
+    vec = _kernels("cpu_vector")
     x = np.ascontiguousarray(x, dtype=dtype)
     if dtype.kind == "c":
-        return _vector_kernels.run_complex(packed[0], packed[1], *plan.program, x, rows)
-    return _vector_kernels.run_real(packed, *plan.program, x, rows)
+        return vec.run_complex(packed[0], packed[1], *plan.program, x, rows)
+    return vec.run_real(packed, *plan.program, x, rows)
 
 
 def apply_twiddle(packed, plan, x, rows, dtype, dense=None):

@@ -338,9 +338,6 @@ class KMatrix(LinearOperator):
                 # ndarray.dot is matmul for 1-D/2-D operands, without the gufunc overhead
                 return fast[0].dot(other)
         if type(other) is np.ndarray:
-            if (other.ndim in (1, 2) and other.shape[0] == self.shape[1]
-                    and other.dtype.kind in _NUMERIC_KINDS):
-                return self._apply(other)  # checked: only _route's dtype check is left
             return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
         if _check_scalar(other):
             raise ValueError("scalar operands are not allowed with '@', use '*' instead")

@@ -82,7 +82,7 @@ def _cuda_module():
     return cuda
 
 
-_KERNEL_SUPPORT = []
+_kernel_support_checked = False
 
 
 def _check_kernel_support():
@@ -92,7 +92,8 @@ def _check_kernel_support():
     when its target first loads, and NumPy 2.5 removed that function: every kernel
     launch then fails with an ``AttributeError`` from numba-cuda's internals.
     """
-    if _KERNEL_SUPPORT or hasattr(np, "row_stack"):
+    global _kernel_support_checked
+    if _kernel_support_checked or hasattr(np, "row_stack"):
         return
     try:
         import numba.cuda.np.arrayobj  # noqa: F401  (what the first compile imports)
@@ -104,7 +105,7 @@ def _check_kernel_support():
             "numpy.row_stack, which NumPy 2.5 removed; install numpy<2.5 or a numba-cuda "
             "release that supports this NumPy"
         ) from exc
-    _KERNEL_SUPPORT.append(True)
+    _kernel_support_checked = True
 
 
 def _simulating():
@@ -298,18 +299,13 @@ def _run_passes(K, work, k, dtype, src=None, src_rows=0):
         return
     for i, p in enumerate(kern.plan_passes(nblocks, m, k, dtype.itemsize)):
         first = i == 0 and src is not None
-        _launcher(kern, p)(
+        _configured(kern.pass_kernel, p.grid, p.threads, p.shared)(
             src if first else work2d, src_rows if first else n, work, tw,
             p.f0, p.nf, m, p.h, p.s, p.lb_sh, p.nph, p.n_lanes, k, k_sh,
         )
 
 
 _LAUNCHERS = {}
-
-
-def _launcher(kern, p):
-    """``pass_kernel`` configured for pass ``p`` (default stream)."""
-    return _configured(kern.pass_kernel, p.grid, p.threads, p.shared)
 
 
 def _configured(kernel, grid, block, shared):
