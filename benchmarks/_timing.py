@@ -29,7 +29,13 @@ def _batch_calls(fn):
     return max(1, int(BATCH_S / one)), one
 
 
-def _rewarm(fn, seconds=0.02):
+# Untimed calls after a pause. Measured (4096 x 256 BB*, windows after a dense matmul and
+# the 0.3 s pause, medians of 6 windows, two trials): no re-warm 3.1 and 5.2 ms, 20 ms
+# of re-warm 2.8 and 3.5 ms, 100 ms 2.75 and 3.1 ms, continuous calls 2.7 and 2.9 ms.
+REWARM_S = 0.1
+
+
+def _rewarm(fn, seconds=REWARM_S):
     # untimed calls after a pause: the first calls after the cores went idle ran up to
     # 1.5x slower here (host wake-up of the idle virtual CPUs), in every window alike
     t0 = time.perf_counter()
@@ -75,7 +81,7 @@ def paired_median_times(fa, fb, repeat=15, min_time=0.1, settle=SETTLE_S, spins=
     side, each holding timed batches as in :func:`median_time`) see the same conditions,
     where two back-to-back ``median_time`` calls may not. ``spins``: ``fb`` leaves
     threads spinning after it returns (a multithreaded BLAS or OpenMP peer), so each
-    ``fa`` window waits ``settle`` seconds first (then re-warms for 20 ms); otherwise
+    ``fa`` window waits ``settle`` seconds first (then re-warms for ``REWARM_S``); otherwise
     that pause is taken once, before the warm-up.
     """
     time.sleep(settle)
