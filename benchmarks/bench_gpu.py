@@ -217,6 +217,21 @@ def goals(rows):
     return out
 
 
+def timing_report(cuda, deadline, smoke):
+    """Run :func:`timing` until ``deadline``, print its table and the goal ratios, and
+    return ``(rows, goals)``. ``smoke``: tiny sizes and no baselines, to exercise the code
+    (in the simulator); the numbers then mean nothing."""
+    if smoke:
+        rows = timing(cuda, deadline=deadline, sizes=(16,), batches=(1, 4), baselines=False)
+    else:
+        rows = timing(cuda, deadline=deadline)
+    print(table(rows, TIMING_COLUMNS))
+    ratios = goals(rows)
+    for k, v in ratios.items():
+        print(f"{k}: {'not measured' if v is None else f'{v:.3g}'}")
+    return rows, ratios
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="bench_gpu.json", help="JSON file to write")
@@ -243,16 +258,7 @@ def main(argv=None):
     prow = parity(sizes, batch, cuda)
     print(table(prow, PARITY_COLUMNS))
     result = dict(device=name, sim_smoke=args.sim_smoke, parity=prow)
-    if args.sim_smoke:  # exercise the timing code on tiny sizes; the numbers mean nothing
-        trows = timing(cuda, deadline=start + args.budget, sizes=(16,), batches=(1, 4),
-                       baselines=False)
-    else:
-        trows = timing(cuda, deadline=start + args.budget)
-    print(table(trows, TIMING_COLUMNS))
-    result["timing"] = trows
-    result["goals"] = goals(trows)
-    for k, v in result["goals"].items():
-        print(f"{k}: {'not measured' if v is None else f'{v:.3g}'}")
+    result["timing"], result["goals"] = timing_report(cuda, start + args.budget, args.sim_smoke)
     result["seconds"] = time.perf_counter() - start
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)

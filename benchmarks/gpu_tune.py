@@ -28,8 +28,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _timing import table  # noqa: E402
-from bench_gpu import TIMING_COLUMNS, _median_gpu, _rel_err, _sample, goals, timing  # noqa: E402
+from bench_gpu import _median_gpu, _rel_err, _sample, timing_report  # noqa: E402
 
 import kmatrix as km  # noqa: E402
 import kmatrix.cuda as kc  # noqa: E402
@@ -181,16 +180,9 @@ def main(argv=None):
         _set({k: best[k] for k in NAMES})
     result["host_cost"] = host_cost(cuda, n=16 if args.smoke else 1024)
     print("host cost of a small call (best setting):", result["host_cost"])
-    if args.smoke:
-        trows = timing(cuda, deadline=time.perf_counter() + 60, sizes=(16,), batches=(1, 4),
-                       baselines=False)
-    else:
-        trows = timing(cuda, deadline=time.perf_counter() + 90)
-    print(table(trows, TIMING_COLUMNS))
-    result["timing_best"] = trows
-    result["goals_best"] = goals(trows)
-    for k, v in result["goals_best"].items():
-        print(f"{k}: {'not measured' if v is None else f'{v:.3g}'}")
+    budget = 60 if args.smoke else 90
+    result["timing_best"], result["goals_best"] = timing_report(
+        cuda, time.perf_counter() + budget, args.smoke)
     result["seconds"] = time.perf_counter() - start
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1, default=str)

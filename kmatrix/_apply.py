@@ -57,6 +57,21 @@ def _slab_rows(n, chunk, width_bytes):
     return slab
 
 
+def _tiling(plan, k, width_bytes):
+    """``(column tile, slab rows)`` for ``k`` columns of ``width_bytes`` per entry."""
+    tile = min(_cpu().TILE, k) if plan.segments else 1
+    return tile, _slab_rows(plan.size, plan.chunk, tile * width_bytes)
+
+
+def _store(dest, work, sel):
+    """``dest[:] = work[sel]`` for real (one work array) or planar complex (two) data."""
+    if len(work) == 2:
+        dest.real = work[0][sel]
+        dest.imag = work[1][sel]
+    else:
+        dest[...] = work[0][sel]
+
+
 def _column_blocks(n, k, itemsize):
     """Column ranges, one per worker thread, multiples of 8 columns (none shares a line)."""
     if n * k * itemsize < _PARALLEL_MIN_BYTES or k < 16:  # checked first: cheaper
@@ -122,9 +137,7 @@ def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out):
     """Fill columns ``c0:c1`` of ``out`` (N rows) from ``x`` and apply the plan there."""
     cpu = _cpu() if plan.segments else None
     _fill(out[:, c0:c1], x[:, c0:c1], plan.gather_in, 0, plan.size)
-    kb = c1 - c0
-    tile = min(cpu.TILE, kb) if cpu else 1
-    slab = _slab_rows(plan.size, plan.chunk, tile * out.itemsize)
+    tile, slab = _tiling(plan, c1 - c0, out.itemsize)
     for steps, phases in plan.segments:
         cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, 0, 1,
                        _NO_SYNC)
@@ -148,8 +161,7 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
         for part, src in enumerate(srcs)
     ]
     ngathers = 0
-    tile = min(cpu.TILE, kb) if cpu else 1
-    tile_bytes = tile * real_dtype.itemsize * len(work)
+    tile, slab = _tiling(plan, kb, real_dtype.itemsize * len(work))
     for seg in plan.segments:
         if not isinstance(seg, tuple):
             # gathers alternate between two scratch sets (never in place)
@@ -161,7 +173,7 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
             ]
             continue
         steps, phases = seg
-        head = (steps, phases, plan.chunk, _slab_rows(n, plan.chunk, tile_bytes))
+        head = (steps, phases, plan.chunk, slab)
         if complex_:
             cpu.apply_complex(packed[0], packed[1], *head, work[0], work[1], 0, kb, tile, 0, 1,
                               _NO_SYNC)
@@ -173,14 +185,9 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
             res = work[0][sel]
             return res if keep_fresh or plan.gather_out is not None else res.copy()
         out = np.empty((rows, kb), dtype=dtype)
-        out.real = work[0][sel]
-        out.imag = work[1][sel]
+        _store(out, work, sel)
         return out
-    if complex_:
-        out.real[:, c0:c1] = work[0][sel]
-        out.imag[:, c0:c1] = work[1][sel]
-    else:
-        out[:, c0:c1] = work[0][sel]
+    _store(out[:, c0:c1], work, sel)
     return out
 
 
@@ -199,8 +206,7 @@ def _row_parts(plan, k, width_bytes):
     nt = n_threads()
     if nt == 1:
         return 1
-    tile = min(_cpu().TILE, k)
-    slab = _slab_rows(n, plan.chunk, tile * width_bytes)
+    _, slab = _tiling(plan, k, width_bytes)
     units = [n // plan.chunk if kind == 0 else plan.chunk // slab for kind in plan.phases[:, 0]]
     return min(nt, *units)
 
@@ -228,8 +234,7 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
     ]
     spare = [_scratch_array(("g", 0, i), (n, k), real_dtype) for i in range(len(srcs))
              ] if plan.has_gathers else None
-    tile = min(cpu.TILE, k)
-    slab = _slab_rows(n, plan.chunk, tile * real_dtype.itemsize * len(srcs))
+    tile, slab = _tiling(plan, k, real_dtype.itemsize * len(srcs))
     # one wait counter per kernel segment
     syncs = np.zeros((len(plan.segments), 1), dtype=np.int64)
 
@@ -253,11 +258,7 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
             return
         o0, o1 = min(r0, rows), min(r1, rows)
         sel = slice(o0, o1) if plan.gather_out is None else plan.gather_out[o0:o1]
-        if complex_:
-            out.real[o0:o1] = cur[0][sel]
-            out.imag[o0:o1] = cur[1][sel]
-        else:
-            out[o0:o1] = cur[0][sel]
+        _store(out[o0:o1], cur, sel)
 
     def release():
         from .kernels.sync import RELEASE
