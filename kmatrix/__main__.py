@@ -3,7 +3,7 @@
 For each target (DFT, a random permutation, a random sparse matrix with ``s = 4n``
 nonzeros, a rank-8 matrix, a Toeplitz matrix and a K-matrix learned from a small
 target) it prints one row: the class ``(BB*)^w_e`` against the certificate bound of
-DESIGN.md section 2, parameters against the dense matrix, the error of ``K @ X``
+the certificate table (theory page of the docs), parameters against the dense matrix, the error of ``K @ X``
 against the NumPy/SciPy definition on random probe vectors, and the median apply
 time next to the natural baseline.  The exit status is non-zero when any row fails
 (error above tolerance, certificate exceeded, constructor missing or raising), so the

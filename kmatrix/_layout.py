@@ -1,4 +1,4 @@
-"""The canonical twiddle layout shared by every module (DESIGN.md section 1.1).
+"""The canonical twiddle layout shared by every module (documented in the theory page).
 
 A K-matrix stores ``twiddle`` with shape ``(2*w, m, N//2, 2, 2)``:
 
@@ -13,7 +13,6 @@ A K-matrix stores ``twiddle`` with shape ``(2*w, m, N//2, 2, 2)``:
 __all__ = [
     "SUPPORTED_DTYPES",
     "stride",
-    "strides",
     "pair_indices",
     "internal_size_for",
     "validate_twiddle",
@@ -23,6 +22,7 @@ __all__ = [
     "identity_twiddle",
 ]
 
+import math
 import operator
 
 import numpy as np
@@ -48,11 +48,6 @@ def stride(block, factor, m):
     return 1 << (m - 1 - factor) if block % 2 == 0 else 1 << factor
 
 
-def strides(block, m):
-    """Strides of the ``m`` factors of ``block``, in application order."""
-    return [stride(block, j, m) for j in range(m)]
-
-
 def pair_indices(n, st):
     """Index arrays ``(p, q)`` of the ``n//2`` pairs at stride ``st``."""
     i = np.arange(n // 2)
@@ -64,10 +59,10 @@ def pair_indices(n, st):
 def internal_size_for(rows, cols, expansion=1):
     """Smallest power of two ``N >= max(2, expansion * max(rows, cols))``."""
     need = max(2.0, float(expansion) * max(rows, cols))
-    n = 2
-    while n < need:
-        n *= 2
-    return n
+    if not math.isfinite(need):
+        raise ValueError(f"expansion must be finite; got {expansion!r}")
+    # N >= need exactly when N >= ceil(need), N an integer.
+    return 1 << max(1, (math.ceil(need) - 1).bit_length())
 
 
 def validate_twiddle(twiddle, check_finite=True):

@@ -2,48 +2,26 @@
 
 __all__ = ["KMatrix"]
 
-import numbers
-
 import numpy as np
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
+from . import _algebra
 from ._apply import apply_twiddle
+from ._checks import check_dtype, is_device_array, is_scalar
+from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._plan import make_plan, pack
-from ._layout import (
-    SUPPORTED_DTYPES,
-    embed_twiddle,
-    validate_shape,
-    validate_twiddle,
-)
 
 _NUMERIC_KINDS = "biufc"
 # Operators with internal size up to this are applied as a cached dense matrix.
 DENSE_MAX_N = 64
 
 
-def _is_device_array(x):
-    # The CUDA simulator's device arrays have no __cuda_array_interface__.
-    return not isinstance(x, np.ndarray) and (
-        hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False) is True
-    )
-
-
-def _check_scalar(c):
-    if isinstance(c, (numbers.Number, np.number)) and not isinstance(c, bool):
-        if not np.isfinite(c):
-            raise ValueError(f"scalar must be finite; got {c!r}")
-        return True
-    if isinstance(c, np.ndarray) and c.ndim == 0 and c.dtype.kind in "iufc":
-        return _check_scalar(c.item())
-    return False
-
-
 class KMatrix(LinearOperator):
     """A Kaleidoscope matrix: a product of butterfly factors in the canonical layout.
 
     ``K = S_rows E S_cols^T`` where ``E`` is the product of ``2*w*m`` butterfly factors
-    stored in ``twiddle`` (shape ``(2*w, m, N//2, 2, 2)``, DESIGN.md section 1.1) and
+    stored in ``twiddle`` (shape ``(2*w, m, N//2, 2, 2)``, the canonical layout of :doc:`/theory`) and
     ``S_r = [I_r 0]`` keeps the first ``r`` coordinates.
 
     Parameters
@@ -174,6 +152,10 @@ class KMatrix(LinearOperator):
             ]
         )
 
+    def _pair(self):
+        """``(twiddle, shape)``, the operand form of :mod:`kmatrix._algebra`."""
+        return self._twiddle, self.shape
+
     # ------------------------------------------------------------------ pickling
     def __reduce__(self):
         return (KMatrix, (np.array(self._twiddle), self.shape))
@@ -214,7 +196,7 @@ class KMatrix(LinearOperator):
 
     def _check_input(self, x, n_expected, name):
         if type(x) is not np.ndarray:  # (the common case skips these: ~1 us per matvec)
-            if _is_device_array(x):
+            if is_device_array(x):
                 return x
             if issparse(x):
                 raise TypeError(
@@ -255,7 +237,7 @@ class KMatrix(LinearOperator):
         return route
 
     def _apply(self, x):
-        if _is_device_array(x):
+        if is_device_array(x):
             from .cuda import apply_device
 
             return apply_device(self, x)
@@ -324,7 +306,7 @@ class KMatrix(LinearOperator):
             return _compose(self, x)
         if isinstance(x, LinearOperator):
             return super().dot(x)
-        if _check_scalar(x):
+        if is_scalar(x):
             return self._scaled(x)
         x = self._check_input(x, self.shape[1], "KMatrix @ x")
         return self._apply(x)
@@ -339,17 +321,17 @@ class KMatrix(LinearOperator):
                 return fast[0].dot(other)
         if type(other) is np.ndarray:
             return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
-        if _check_scalar(other):
+        if is_scalar(other):
             raise ValueError("scalar operands are not allowed with '@', use '*' instead")
         return self.dot(other)
 
     def __rmatmul__(self, other):
-        if _check_scalar(other):
+        if is_scalar(other):
             raise ValueError("scalar operands are not allowed with '@', use '*' instead")
         if isinstance(other, LinearOperator):
             return NotImplemented
-        x = np.asarray(other) if not _is_device_array(other) else other
-        if _is_device_array(x):
+        x = np.asarray(other) if not is_device_array(other) else other
+        if is_device_array(x):
             raise TypeError("x @ K with a device array x is not supported; use K.T @ x.T")
         if x.ndim == 1:
             return self.T.dot(x)
@@ -411,11 +393,7 @@ class KMatrix(LinearOperator):
         Casting complex factors to a real dtype raises ``ValueError`` unless every
         imaginary part is zero.
         """
-        dtype = np.dtype(dtype)
-        if dtype not in SUPPORTED_DTYPES:
-            raise TypeError(
-                f"dtype must be one of float32, float64, complex64, complex128; got {dtype}"
-            )
+        dtype = check_dtype(dtype)
         tw = self._twiddle
         if tw.dtype.kind == "c" and dtype.kind != "c":
             if np.any(tw.imag != 0):
@@ -446,22 +424,27 @@ class KMatrix(LinearOperator):
         dtype = np.result_type(self.dtype, c)
         if dtype not in SUPPORTED_DTYPES:
             raise TypeError(f"cannot scale a {self.dtype} KMatrix by {c!r} (result {dtype})")
-        tw = self._twiddle.astype(dtype, copy=True)
-        tw[0, 0] *= c
-        return KMatrix._from_owned(tw, self.shape)
+        with np.errstate(over="ignore", invalid="ignore"):
+            tw, shape = _algebra.scale((self._twiddle, self.shape), c)
+        if not np.all(np.isfinite(tw[0, 0])):
+            raise OverflowError(
+                f"scaling a {self.dtype} KMatrix by {c!r} overflows its twiddles "
+                f"(largest magnitude {np.abs(self._twiddle[0, 0]).max():.3g})"
+            )
+        return KMatrix._from_owned(tw, shape)
 
     def __mul__(self, other):
-        if _check_scalar(other):
+        if is_scalar(other):
             return self._scaled(other)
         return self.dot(other)
 
     def __rmul__(self, other):
-        if _check_scalar(other):
+        if is_scalar(other):
             return self._scaled(other)
         return NotImplemented
 
     def __truediv__(self, other):
-        if _check_scalar(other):
+        if is_scalar(other):
             if other == 0:
                 raise ZeroDivisionError("division of a KMatrix by zero")
             return self._scaled(1 / other)
@@ -475,16 +458,12 @@ class KMatrix(LinearOperator):
 
     def __add__(self, other):
         if isinstance(other, KMatrix):
-            from .constructors.closure import ksum
-
-            return ksum([self, other])
+            return KMatrix._from_owned(*_algebra.ksum([self._pair(), other._pair()]))
         return super().__add__(other)
 
     def __radd__(self, other):
         if isinstance(other, KMatrix):
-            from .constructors.closure import ksum
-
-            return ksum([other, self])
+            return KMatrix._from_owned(*_algebra.ksum([other._pair(), self._pair()]))
         if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
             return self
         return NotImplemented
@@ -496,22 +475,4 @@ class KMatrix(LinearOperator):
 
 
 def _compose(a, b):
-    """``a @ b`` as one K-matrix: blocks of ``b`` then of ``a``; widths add."""
-    if a.shape[1] != b.shape[0]:
-        raise ValueError(
-            f"cannot compose KMatrix of shape {a.shape} with KMatrix of shape {b.shape}: "
-            f"inner dimensions {a.shape[1]} and {b.shape[0]} differ"
-        )
-    dtype = np.result_type(a.dtype, b.dtype)
-    m = max(a.twiddle.shape[1], b.twiddle.shape[1])
-    n = 1 << m
-    ta = embed_twiddle(a.twiddle.astype(dtype), m)
-    tb = np.array(embed_twiddle(b.twiddle.astype(dtype), m), copy=True)
-    inner = a.shape[1]
-    if inner < n:
-        # S^T S between the two is the mask of the first `inner` coordinates; fold it
-        # into b's last factor (stride N/2, pair i = (i, i + N/2)).
-        i = np.arange(n // 2)
-        tb[-1, -1, :, 0, :] *= (i < inner)[:, None]
-        tb[-1, -1, :, 1, :] *= (i + n // 2 < inner)[:, None]
-    return KMatrix._from_owned(np.concatenate([tb, ta], axis=0), (a.shape[0], b.shape[1]))
+    return KMatrix._from_owned(*_algebra.compose(a._pair(), b._pair()))

@@ -10,7 +10,7 @@ from ._layout import pair_indices, stride
 def apply_reference(twiddle, x, shape=None):
     """Apply a twiddle in canonical layout to ``x`` of shape ``(cols,)`` or ``(cols, k)``.
 
-    Straight from DESIGN.md section 1.1: zero-pad to ``N``, apply every factor of every
+    Straight from the canonical layout (theory page of the docs): zero-pad to ``N``, apply every factor of every
     block in order, keep the first ``rows`` entries.
     """
     nblocks, m = twiddle.shape[:2]

@@ -7,7 +7,7 @@ from hypothesis import given, strategies as st
 import kmatrix as km
 from kmatrix._layout import internal_size_for
 from kmatrix._reference import apply_reference
-from kmatrix.constructors.permutation import _bit_reverse_indices, permutation_swaps
+from kmatrix._benes import bit_reverse_indices, permutation_swaps
 from kmatrix.testing import assert_adjoint, assert_certificate
 from kmatrix.testing.strategies import DTYPES, permutations
 
@@ -92,7 +92,7 @@ def test_bit_reversal(m, dtype):
     rev = np.array([int(format(i, f"0{m}b")[::-1], 2) if m else 0 for i in range(n)])
     x = _draw_x(m, n, dtype)
     assert np.array_equal(B @ x, x[rev])
-    assert np.array_equal(_bit_reverse_indices(m), rev)
+    assert np.array_equal(bit_reverse_indices(m), rev)
     assert_certificate(B, width=1, expansion=internal_size_for(n, n) / n)
     assert np.array_equal((B @ B).toarray(), np.eye(n, dtype=dtype))  # an involution
 

@@ -1,1 +1,1 @@
-"""Constructors that build structured maps exactly as K-matrices (DESIGN.md section 2)."""
+"""Constructors that build structured maps exactly as K-matrices (certificates: the theory page of the docs)."""

@@ -2,45 +2,13 @@
 
 __all__ = ["identity", "diag", "random"]
 
-import operator
-
 import numpy as np
 
-from .._layout import SUPPORTED_DTYPES, identity_twiddle, internal_size_for, log2_exact
+from .._checks import check_dtype, check_real, check_size, shape_pair
+from .._layout import identity_twiddle, internal_size_for, log2_exact
 from .._operator import KMatrix
 
 _INITS = ("randn", "ortho", "identity")
-
-
-def _check_dtype(dtype):
-    dtype = np.dtype(dtype)
-    if dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"dtype must be one of float32, float64, complex64, complex128; got {dtype}"
-        )
-    return dtype
-
-
-def _check_size(n, name="n", minimum=1):
-    """``n`` as an int ``>= minimum``; TypeError for non-integers (bools included)."""
-    if isinstance(n, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer; got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer; got {type(n).__name__}") from None
-    if n < minimum:
-        raise ValueError(f"{name} must be >= {minimum}; got {n}")
-    return n
-
-
-def _shape_pair(shape):
-    if isinstance(shape, (tuple, list)):
-        if len(shape) != 2:
-            raise ValueError(f"shape must be an int or a pair (rows, cols); got {shape!r}")
-        return _check_size(shape[0], "rows"), _check_size(shape[1], "cols")
-    n = _check_size(shape, "shape")
-    return n, n
 
 
 def identity(n, dtype=np.float64):
@@ -52,8 +20,8 @@ def identity(n, dtype=np.float64):
     >>> np.array_equal(km.identity(5).toarray(), np.eye(5))
     True
     """
-    n = _check_size(n)
-    dtype = _check_dtype(dtype)
+    n = check_size(n)
+    dtype = check_dtype(dtype)
     big = internal_size_for(n, n)
     return KMatrix(identity_twiddle(2, log2_exact(big), dtype), (n, n))
 
@@ -76,7 +44,7 @@ def diag(d):
         raise ValueError(f"d must be a non-empty 1-D array; got shape {d.shape}")
     if d.dtype.kind not in "biufc":
         raise TypeError(f"d must be numeric; got dtype {d.dtype}")
-    dtype = _check_dtype(np.result_type(d.dtype, np.float32) if d.dtype.kind in "bi" else d.dtype)
+    dtype = check_dtype(np.result_type(d.dtype, np.float32) if d.dtype.kind in "bi" else d.dtype)
     if dtype.kind in "bi":  # pragma: no cover
         dtype = np.dtype(np.float64)
     if d.dtype.kind in "bi":
@@ -139,11 +107,10 @@ def random(shape, *, width=1, expansion=1, dtype=np.float64, init="randn", rng=N
     >>> np.allclose(K.H @ (K @ np.eye(16)), np.eye(16))
     True
     """
-    rows, cols = _shape_pair(shape)
-    width = _check_size(width, "width")
-    if not isinstance(expansion, (int, float, np.integer, np.floating)) or not expansion >= 1:
-        raise ValueError(f"expansion must be a number >= 1; got {expansion!r}")
-    dtype = _check_dtype(dtype)
+    rows, cols = shape_pair(shape)
+    width = check_size(width, "width")
+    expansion = check_real(expansion, "expansion", low=1)
+    dtype = check_dtype(dtype)
     if init not in _INITS:
         raise ValueError(f"init must be one of {_INITS}; got {init!r}")
     rng = np.random.default_rng(rng)

@@ -1,6 +1,6 @@
 """Circulant, Toeplitz and convolution operators as one BB* each.
 
-The core is :func:`_circulant_twiddle`: a circulant of power-of-two size ``L`` is
+The core is :func:`circulant_twiddle`: a circulant of power-of-two size ``L`` is
 ``F^-1 diag(lambda) F``; decimation in frequency (decreasing strides, bit-reversed
 output) followed by an inverse decimation in time (bit-reversed input, increasing
 strides) makes the two bit reversals cancel, and the diagonal sits between the
@@ -12,6 +12,7 @@ __all__ = ["circulant", "toeplitz", "convolution"]
 
 import numpy as np
 
+from .._checks import as_vector
 from .._layout import log2_exact, pair_indices
 from .._operator import KMatrix
 
@@ -27,7 +28,7 @@ def _bit_reversed(m):
     return out
 
 
-def _circulant_twiddle(lam, d_in=None, d_out=None):
+def circulant_twiddle(lam, d_in=None, d_out=None):
     """Width-1 complex128 twiddle of ``diag(d_out) F^-1 diag(lam) F diag(d_in)``.
 
     ``lam`` (length ``L = 2**M``) are the eigenvalues ``numpy.fft.fft(c)`` of the
@@ -65,17 +66,6 @@ def _circulant_twiddle(lam, d_in=None, d_out=None):
     return tw
 
 
-def _as_vector(a, name):
-    a = np.asarray(a)
-    if a.dtype.kind not in "biufc":
-        raise TypeError(f"{name} must be numeric; got dtype {a.dtype}")
-    if a.ndim != 1 or a.size == 0:
-        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise ValueError(f"{name} contains NaN or infinite entries")
-    return a
-
-
 def _operator_dtype(*arrays):
     """complex64 when every input is float32/complex64, else complex128."""
     single = all(a.dtype in (np.float32, np.complex64) for a in arrays)
@@ -86,7 +76,7 @@ def _pow2_at_least(k):
     return 1 << max(int(k) - 1, 0).bit_length()
 
 
-def _toeplitz_column(col, row):
+def toeplitz_column(col, row):
     """First column ``g`` of the smallest circulant whose leading block is the Toeplitz matrix.
 
     ``T[i, j] = col[i - j]`` (``i >= j``) and ``row[j - i]`` (``j > i``) is the leading
@@ -113,7 +103,7 @@ def _toeplitz_column(col, row):
 
 def _embedded_toeplitz(col, row, dtype):
     """KMatrix of the Toeplitz matrix with first column ``col`` and first row ``row``."""
-    tw = _circulant_twiddle(np.fft.fft(_toeplitz_column(col, row)))
+    tw = circulant_twiddle(np.fft.fft(toeplitz_column(col, row)))
     return KMatrix(tw.astype(dtype), (col.size, row.size))
 
 
@@ -154,11 +144,11 @@ def circulant(c):
     >>> np.allclose(C.toarray(), scipy.linalg.circulant(c)), C.width, C.expansion
     (True, 1, 1.0)
     """
-    c = _as_vector(c, "c")
+    c = as_vector(c, "c")
     n = c.size
     dtype = _operator_dtype(c)
     if n >= 2 and n & (n - 1) == 0:
-        return KMatrix(_circulant_twiddle(np.fft.fft(c)).astype(dtype), (n, n))
+        return KMatrix(circulant_twiddle(np.fft.fft(c)).astype(dtype), (n, n))
     row = np.concatenate([c[:1], c[1:][::-1]])
     return _embedded_toeplitz(c, row, dtype)
 
@@ -203,8 +193,8 @@ def toeplitz(c, r=None):
     >>> T.shape, T.width, T.internal_size  # rows + cols - 1 = 4
     ((3, 2), 1, 4)
     """
-    c = _as_vector(c, "c")
-    r = c.conj() if r is None else _as_vector(r, "r")
+    c = as_vector(c, "c")
+    r = c.conj() if r is None else as_vector(r, "r")
     return _embedded_toeplitz(c, r, _operator_dtype(c, r))
 
 
@@ -248,7 +238,7 @@ def convolution(h, n, mode="full"):
     >>> np.allclose(K @ x, np.convolve(h, x, mode="same"))
     True
     """
-    h = _as_vector(h, "h")
+    h = as_vector(h, "h")
     if isinstance(n, (bool, np.bool_)) or not isinstance(n, (int, np.integer)):
         raise TypeError(f"n must be an integer; got {n!r}")
     n = int(n)

@@ -11,9 +11,10 @@ __all__ = ["dft", "idft", "hadamard"]
 
 import numpy as np
 
+from .._checks import check_dtype, check_norm, check_size
 from .._layout import identity_twiddle, log2_exact, pair_indices
 from .._operator import KMatrix
-from .basic import _check_dtype, _check_size
+from .circulant import circulant_twiddle, toeplitz_column
 
 _NORMS = ("backward", "ortho", "forward")
 
@@ -52,10 +53,10 @@ def hadamard(n, normalized=False, dtype=np.float64):
     >>> H.width, H.expansion
     (1, 1.0)
     """
-    n = _check_size(n)
+    n = check_size(n)
     if n & (n - 1):
         raise ValueError(f"hadamard needs n to be a power of two; got n = {n}")
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     if n == 1:
         return KMatrix(identity_twiddle(2, 1, dtype), (1, 1))
     tw = identity_twiddle(2, log2_exact(n), dtype)
@@ -64,16 +65,8 @@ def hadamard(n, normalized=False, dtype=np.float64):
     return KMatrix(tw, (n, n))
 
 
-def _check_norm(norm):
-    if norm is None:
-        return "backward"
-    if not isinstance(norm, str) or norm not in _NORMS:
-        raise ValueError(f"norm must be one of {_NORMS} (or None); got {norm!r}")
-    return norm
-
-
 def _check_complex_dtype(dtype):
-    dtype = _check_dtype(dtype)
+    dtype = check_dtype(dtype)
     if dtype.kind != "c":
         raise TypeError(f"the DFT is complex: dtype must be complex64 or complex128; got {dtype}")
     return dtype
@@ -157,8 +150,8 @@ def _norm_power(norm, inverse):
 
 
 def _fourier(n, norm, dtype, inverse):
-    n = _check_size(n)
-    norm = _check_norm(norm)
+    n = check_size(n)
+    norm = check_norm(norm, _NORMS)
     dtype = _check_complex_dtype(dtype)
     sign = 1 if inverse else -1
     power = _norm_power(norm, inverse)
@@ -183,17 +176,15 @@ def _bluestein(n, sign, total, dtype):
     wrap onto itself); the two chirps are absorbed into its first and last butterfly
     factors.
     """
-    from .circulant import _circulant_twiddle, _toeplitz_column
-
     k = np.arange(n, dtype=np.int64)
     chirp = np.exp(sign * 1j * np.pi * ((k * k) % (2 * n)) / n)
-    g = _toeplitz_column(chirp.conj(), chirp.conj())
+    g = toeplitz_column(chirp.conj(), chirp.conj())
     big = g.size
     d_in = np.zeros(big, dtype=np.complex128)
     d_in[:n] = chirp
     d_out = np.zeros(big, dtype=np.complex128)
     d_out[:n] = total * chirp
-    tw = _circulant_twiddle(np.fft.fft(g), d_in=d_in, d_out=d_out)
+    tw = circulant_twiddle(np.fft.fft(g), d_in=d_in, d_out=d_out)
     return KMatrix(tw.astype(dtype), (n, n))
 
 

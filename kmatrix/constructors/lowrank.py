@@ -7,7 +7,7 @@ from scipy.sparse import issparse
 
 from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
 from .._operator import KMatrix
-from .closure import _sum_frame
+from .._algebra import sum_frame
 
 
 def _as_factor(x, name):
@@ -115,7 +115,7 @@ def low_rank(U, V):
     c = np.zeros((r, n), dtype=dtype)
     c[:, :cols] = V.T.conj()
     # Term t occupies pair indices [t*N/2, (t+1)*N/2) of the factors at strides < N.
-    tw, levels = _sum_frame(2, m, r, dtype)
+    tw, levels = sum_frame(2, m, r, dtype)
     terms = slice(0, r * half)
     total = tw[0, levels:, terms]
     total[..., 0, 0] = 1

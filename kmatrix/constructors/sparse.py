@@ -7,8 +7,8 @@ from scipy.sparse import issparse
 
 from .._layout import internal_size_for, log2_exact
 from .._operator import KMatrix
-from .basic import _check_dtype
-from .permutation import _pair_of, _swap_twiddle, permutation_swaps
+from .._benes import pair_of, permutation_swaps, swap_twiddle
+from .._checks import check_dtype
 
 
 def _value_dtype(dtype):
@@ -75,7 +75,7 @@ def _copy_block(src, out, transpose=False):
         b = m - 1 - j
         st = 1 << b
         pos = (o & ~(st - 1)) | (src & (st - 1))
-        pair, row, col = _pair_of(pos & ~st, st), (o >> b) & 1, (src >> b) & 1
+        pair, row, col = pair_of(pos & ~st, st), (o >> b) & 1, (src >> b) & 1
         if transpose:
             out[m - 1 - j, pair, col, row] = 1
         else:
@@ -163,7 +163,7 @@ def sparse(S, dtype=None):
     (True, 4)
     """
     shape, rows, cols, vals = _triplets(S)
-    out_dtype = _value_dtype(vals.dtype) if dtype is None else _check_dtype(dtype)
+    out_dtype = _value_dtype(vals.dtype) if dtype is None else check_dtype(dtype)
     if dtype is not None and out_dtype.kind == "f" and vals.dtype.kind == "c":
         if np.any(vals.imag != 0):
             raise ValueError(f"S has nonzero imaginary parts; it cannot be a {out_dtype} operator")
@@ -189,12 +189,12 @@ def sparse(S, dtype=None):
     used_rows, row_rank = _rank_runs(rows[by_row])
 
     tw = np.zeros((8, m, n // 2, 2, 2), dtype=out_dtype)
-    _swap_twiddle(permutation_swaps(_fill(used_cols, n)), out_dtype, out=tw[0:2])
+    swap_twiddle(permutation_swaps(_fill(used_cols, n)), out_dtype, out=tw[0:2])
     _copy_block(col_rank, tw[2])
     o = np.arange(s)
     tw[2, m - 1, o >> 1, o & 1, :] *= vals[:, None]
     slot_perm = np.concatenate([by_row, np.arange(s, n)])
-    _swap_twiddle(permutation_swaps(slot_perm, increasing_first=True), out_dtype, out=tw[3:5])
+    swap_twiddle(permutation_swaps(slot_perm, increasing_first=True), out_dtype, out=tw[3:5])
     _copy_block(row_rank, tw[5], transpose=True)
-    _swap_twiddle(permutation_swaps(np.argsort(_fill(used_rows, n))), out_dtype, out=tw[6:8])
+    swap_twiddle(permutation_swaps(np.argsort(_fill(used_rows, n))), out_dtype, out=tw[6:8])
     return KMatrix._from_owned(tw, shape)

@@ -21,7 +21,7 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
-from ..constructors.basic import _check_size
+from .._checks import check_real, check_size
 
 # Targets with at most this many columns are compared on the identity (exactly);
 # wider ones on random Gaussian probe vectors.
@@ -139,14 +139,10 @@ def pair_data(X, Y):
 
 
 def positive_int(v, name, minimum=1):
-    return _check_size(v, name, minimum)
+    return check_size(v, name, minimum)
 
 
 def positive_float(v, name, allow_zero=False):
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number; got {type(v).__name__}")
-    if not np.isfinite(v) or v < 0 or (v == 0 and not allow_zero):
-        raise ValueError(f"{name} must be {'>= 0' if allow_zero else '> 0'}; got {v!r}")
-    return float(v)
+    return check_real(v, name, low=0, low_open=not allow_zero)
 
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._checks import check_real
 from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
 from .._operator import KMatrix
 from ._problem import Progress, default_dtype, pair_data, positive_float, positive_int, target_data
@@ -175,8 +176,7 @@ def fit(
     max_iter = positive_int(max_iter, "max_iter", minimum=0)
     tol = positive_float(tol, "tol", allow_zero=True)
     lr = positive_float(lr, "lr")
-    if not isinstance(expansion, (int, float, np.integer, np.floating)) or not expansion >= 1:
-        raise ValueError(f"expansion must be a number >= 1; got {expansion!r}")
+    expansion = check_real(expansion, "expansion", low=1)
     if not isinstance(method, str) or method not in _METHODS:
         raise ValueError(f"method must be one of {_METHODS}; got {method!r}")
     if batch_size is not None:

@@ -1,6 +1,6 @@
 """Maps from a real parameter vector to a twiddle, with their gradient pull-backs.
 
-Three parametrizations of the ``2x2`` blocks of a twiddle (DESIGN.md section 1.1):
+Three parametrizations of the ``2x2`` blocks of a twiddle (the canonical layout, theory page of the docs):
 
 * ``"free"`` -- the entries themselves (real and imaginary parts for complex);
 * ``"orthogonal"`` -- rotations ``[[c, -s], [s, c]]`` for real dtypes, the unitary

@@ -1,0 +1,169 @@
+"""Closure of the canonical layout: products, sums, Kronecker products and scalars.
+
+Each function takes operands as ``(twiddle, shape)`` pairs and returns the
+``(twiddle, shape)`` of the result, so that the closure rules sit below the operator
+class: :class:`kmatrix.KMatrix` and the constructors call them, they call nothing above
+the layout.  Products, sums and Kronecker products only rearrange the operands'
+factors (and fold a 0/1 mask or 0/1 frame around them), so their dense forms equal the
+exact product, sum or Kronecker product of the operands' dense forms, up to the
+rounding of applying them.  The certificate table is in the theory page of the docs.
+"""
+
+__all__ = ["compose", "ksum", "kron", "scale", "sum_frame", "pad_blocks"]
+
+import numpy as np
+
+from ._benes import permutation_twiddle
+from ._layout import embed_twiddle, identity_twiddle
+
+
+def pad_blocks(tw, nblocks):
+    """Append identity blocks so that ``tw`` has ``nblocks`` blocks (parity is kept)."""
+    if tw.shape[0] == nblocks:
+        return tw
+    extra = identity_twiddle(nblocks - tw.shape[0], tw.shape[1], tw.dtype)
+    return np.concatenate([tw, extra], axis=0)
+
+
+def compose(a, b):
+    """``a @ b``: the blocks of ``b``, then those of ``a``; widths add.
+
+    The ``S^T S`` between the two operands is the mask of the first ``inner``
+    coordinates; it is folded into ``b``'s last factor, so it costs no width.
+    """
+    (ta, (ra, ca)), (tb, (rb, cb)) = a, b
+    if ca != rb:
+        raise ValueError(
+            f"dimension mismatch: cannot compose operators of shapes {(ra, ca)} and {(rb, cb)} "
+            f"(inner dimensions {ca} and {rb} differ)"
+        )
+    dtype = np.result_type(ta.dtype, tb.dtype)
+    m = max(ta.shape[1], tb.shape[1])
+    n = 1 << m
+    ta = embed_twiddle(ta.astype(dtype, copy=False), m)
+    tb = np.array(embed_twiddle(tb.astype(dtype, copy=False), m), copy=True)
+    inner = ca
+    if inner < n:
+        # Stride N/2, pair i = (i, i + N/2).
+        i = np.arange(n // 2)
+        tb[-1, -1, :, 0, :] *= (i < inner)[:, None]
+        tb[-1, -1, :, 1, :] *= (i + n // 2 < inner)[:, None]
+    return np.concatenate([tb, ta], axis=0), (ra, cb)
+
+
+def scale(a, c):
+    """``c * a``, the scalar folded into the first factor."""
+    tw, shape = a
+    dtype = np.result_type(tw.dtype, c)
+    out = tw.astype(dtype, copy=True)
+    out[0, 0] *= c
+    return out, shape
+
+
+def sum_frame(nblocks, m, k, dtype):
+    """Twiddle of a ``k``-term sum with slots of size ``2**m``, all but the terms filled in.
+
+    Returns ``(tw, levels)`` with ``K = 2**levels = 2**ceil(log2 k)`` slots. Slot ``t``
+    (coordinates ``[t*N, (t+1)*N)``) is to run term ``t``: at strides below ``N`` its
+    pairs are exactly pair indices ``[t*N/2, (t+1)*N/2)`` (the pair index is the
+    coordinate with one bit removed, and that bit lies below the slot bits), which are
+    left zero here, as are unused slots. Those strides are factors ``levels..`` of even
+    blocks and factors ``..m-1`` of odd blocks.
+    """
+    levels = (k - 1).bit_length()
+    half = 1 << (m - 1)
+    tw = np.zeros((nblocks, m + levels, half << levels, 2, 2), dtype=dtype)
+    if levels == 0:
+        return tw, levels
+    # Top strides (>= N): identity keeps the slots apart in the middle blocks.
+    tw[0::2, :levels, :, 0, 0] = 1
+    tw[0::2, :levels, :, 1, 1] = 1
+    tw[1::2, m:, :, 0, 0] = 1
+    tw[1::2, m:, :, 1, 1] = 1
+    # Replicate: y[p] = y[q] = x[p], from stride K*N/2 down to N (the first factors of
+    # block 0), copies slot 0 (the zero-padded input) into every slot.
+    top = tw[0, :levels]
+    top[...] = 0
+    top[..., 0, 0] = 1
+    top[..., 1, 0] = 1
+    # Sum: y[p] = x[p] + x[q], y[q] = 0, from stride N up to K*N/2 (the last factors of
+    # the last block), gathers every slot into slot 0, which holds the output.
+    top = tw[-1, m:]
+    top[...] = 0
+    top[..., 0, 0] = 1
+    top[..., 0, 1] = 1
+    return tw, levels
+
+
+def ksum(terms):
+    """Sum of ``k >= 1`` operands of one shape: a replicate frame, the terms side by
+    side in slots, a sum frame (see :func:`sum_frame`)."""
+    shape = terms[0][1]
+    if any(s != shape for _, s in terms):
+        raise ValueError(
+            f"dimension mismatch: a sum needs operands of one shape; got shapes {[s for _, s in terms]}"
+        )
+    dtype = np.result_type(*(t.dtype for t, _ in terms))
+    m = max(t.shape[1] for t, _ in terms)
+    nblocks = max(t.shape[0] for t, _ in terms)
+    if len(terms) == 1:
+        return pad_blocks(embed_twiddle(terms[0][0].astype(dtype), m), nblocks), shape
+    tw, levels = sum_frame(nblocks, m, len(terms), dtype)
+    half = 1 << (m - 1)
+    for t, (term, _) in enumerate(terms):
+        part = pad_blocks(embed_twiddle(term.astype(dtype, copy=False), m), nblocks)
+        slot = slice(t * half, (t + 1) * half)
+        tw[0::2, levels:, slot] = part[0::2]
+        tw[1::2, :m, slot] = part[1::2]
+    return tw, shape
+
+
+def _spread(n_outer, n_inner, stride_inner, size):
+    """Permutation ``p`` of ``range(size)`` with ``p[a*stride_inner + b] = a*n_inner + b``.
+
+    For ``a < n_outer``, ``b < n_inner``; the other positions take the other indices in
+    increasing order. ``x[p]`` moves packed index ``a*n_inner + b`` to ``a*stride_inner + b``
+    and, as ``x`` is zero beyond the packed range, leaves zeros everywhere else.
+    """
+    a, b = np.meshgrid(np.arange(n_outer), np.arange(n_inner), indexing="ij")
+    spread = (a * stride_inner + b).ravel()
+    packed = (a * n_inner + b).ravel()
+    p = np.empty(size, dtype=np.intp)
+    p[spread] = packed
+    free = np.ones(size, dtype=bool)
+    free[spread] = False
+    p[free] = np.arange(packed.size, size)
+    return p
+
+
+def kron(a, b):
+    """``numpy.kron(A, B)``: ``A``'s strides above ``B``'s in every block.
+
+    When a logical side of ``B`` is narrower than its internal size, an exact 0/1
+    permutation spreads the input (or packs the output) first, one block each.
+    """
+    (ta, (ra, ca)), (tb, (rb, cb)) = a, b
+    dtype = np.result_type(ta.dtype, tb.dtype)
+    nblocks = max(ta.shape[0], tb.shape[0])
+    ta = pad_blocks(ta.astype(dtype, copy=False), nblocks)
+    tb = pad_blocks(tb.astype(dtype, copy=False), nblocks)
+    ma, mb = ta.shape[1], tb.shape[1]
+    na, nb = 1 << ma, 1 << mb
+    tw = np.empty((nblocks, ma + mb, na * nb // 2, 2, 2), dtype=dtype)
+    # Even blocks decrease the stride: A's (large) strides first, then B's.
+    tw[0::2, :ma] = np.repeat(ta[0::2], nb, axis=2)
+    tw[0::2, ma:] = np.tile(tb[0::2], (1, 1, na, 1, 1))
+    # Odd blocks increase it: B's strides first, then A's.
+    tw[1::2, :mb] = np.tile(tb[1::2], (1, 1, na, 1, 1))
+    tw[1::2, mb:] = np.repeat(ta[1::2], nb, axis=2)
+    shape = (ra * rb, ca * cb)
+    size = na * nb
+    if not (ca == 1 or cb == nb):
+        # z[ja*NB + jb] = x[ja*cb + jb]
+        spread = permutation_twiddle(_spread(ca, cb, nb, size), dtype)
+        tw = np.concatenate([spread, tw], axis=0)
+    if not (ra == 1 or rb == nb):
+        # y[ia*rb + ib] = z[ia*NB + ib]: the inverse of the spreading permutation.
+        pack = permutation_twiddle(np.argsort(_spread(ra, rb, nb, size)), dtype)
+        tw = np.concatenate([tw, pack], axis=0)
+    return tw, shape

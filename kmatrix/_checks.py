@@ -1,0 +1,146 @@
+"""The one argument and dtype policy of kmatrix.
+
+Every public function validates its arguments through these helpers, so a bad argument
+gets the same kind of error everywhere: ``TypeError`` for the wrong kind of object,
+``ValueError`` for a value out of range, each naming the argument, what was expected
+and what was given.
+"""
+
+__all__ = [
+    "SUPPORTED_DTYPES",
+    "check_dtype",
+    "check_size",
+    "shape_pair",
+    "check_real",
+    "check_norm",
+    "numeric_array",
+    "as_vector",
+    "is_scalar",
+    "is_device_array",
+]
+
+import numbers
+import operator
+
+import numpy as np
+
+from ._layout import SUPPORTED_DTYPES
+
+_NUMERIC_KINDS = "biufc"
+
+
+def check_dtype(dtype, name="dtype"):
+    """``dtype`` as a :class:`numpy.dtype` that is one of the four operator dtypes."""
+    try:
+        dt = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(
+            f"{name} must be one of float32, float64, complex64, complex128; got {dtype!r}"
+        ) from None
+    if dt not in SUPPORTED_DTYPES:
+        raise TypeError(
+            f"{name} must be one of float32, float64, complex64, complex128; got {dt}"
+        )
+    return dt
+
+
+def check_size(n, name="n", minimum=1):
+    """``n`` as an int ``>= minimum``; ``TypeError`` for non-integers (bools included)."""
+    if isinstance(n, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got {n!r}")
+    try:
+        n = operator.index(n)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer; got {type(n).__name__}") from None
+    if n < minimum:
+        raise ValueError(f"{name} must be >= {minimum}; got {n}")
+    return n
+
+
+def shape_pair(shape, name="shape"):
+    """``(rows, cols)`` from an int ``n`` (square) or a pair."""
+    if isinstance(shape, (tuple, list)):
+        if len(shape) != 2:
+            raise ValueError(f"{name} must be an int or a pair (rows, cols); got {shape!r}")
+        return check_size(shape[0], "rows"), check_size(shape[1], "cols")
+    n = check_size(shape, name)
+    return n, n
+
+
+def check_real(v, name, *, low=None, high=None, low_open=False, allow_none=False):
+    """``v`` as a finite Python float in ``[low, high]`` (``(low, high]`` if ``low_open``).
+
+    Infinite and NaN values are refused: a user number that is not finite would make a
+    loop unbounded or a result meaningless.
+    """
+    if v is None and allow_none:
+        return None
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (numbers.Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number; got {type(v).__name__}")
+    f = float(v)
+    if not np.isfinite(f):
+        raise ValueError(f"{name} must be finite; got {v!r}")
+    if low is not None and (f < low or (low_open and f == low)):
+        raise ValueError(f"{name} must be {'>' if low_open else '>='} {low}; got {v!r}")
+    if high is not None and f > high:
+        raise ValueError(f"{name} must be <= {high}; got {v!r}")
+    return f
+
+
+def check_norm(norm, choices=("backward", "ortho", "forward")):
+    """A normalization word as NumPy/SciPy spell it (``None`` means ``"backward"``)."""
+    if norm is None:
+        return "backward"
+    if not isinstance(norm, str) or norm not in choices:
+        raise ValueError(f"norm must be one of {choices} (or None); got {norm!r}")
+    return norm
+
+
+def numeric_array(a, name, *, ndim=None, nonempty=True, finite=True):
+    """``a`` as a numeric ndarray (bool, int, float or complex), checked as asked."""
+    from scipy.sparse import issparse
+    from scipy.sparse.linalg import LinearOperator
+
+    if isinstance(a, LinearOperator) or issparse(a):
+        raise TypeError(f"{name} must be a dense array; got {type(a).__name__}")
+    a = np.asarray(a)
+    if a.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} must be numeric; got dtype {a.dtype}")
+    if ndim is not None and a.ndim not in np.atleast_1d(ndim):
+        want = " or ".join(f"{d}-D" for d in np.atleast_1d(ndim))
+        raise ValueError(f"{name} must be {want}; got shape {a.shape}")
+    if nonempty and a.size == 0:
+        raise ValueError(f"{name} must not be empty; got shape {a.shape}")
+    if finite and a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return a
+
+
+def as_vector(a, name):
+    """``a`` as a non-empty, finite, numeric 1-D array."""
+    a = np.asarray(a)
+    if a.dtype.kind not in _NUMERIC_KINDS:
+        raise TypeError(f"{name} must be numeric; got dtype {a.dtype}")
+    if a.ndim != 1 or a.size == 0:
+        raise ValueError(f"{name} must be a non-empty 1-D array; got shape {a.shape}")
+    if a.dtype.kind in "fc" and not np.all(np.isfinite(a)):
+        raise ValueError(f"{name} contains NaN or infinite entries")
+    return a
+
+
+def is_scalar(c):
+    """Whether ``c`` is a numeric scalar (not a bool); a non-finite one is a ``ValueError``."""
+    if isinstance(c, (numbers.Number, np.number)) and not isinstance(c, (bool, np.bool_)):
+        if not np.isfinite(c):
+            raise ValueError(f"scalar must be finite; got {c!r}")
+        return True
+    if isinstance(c, np.ndarray) and c.ndim == 0 and c.dtype.kind in "iufc":
+        return is_scalar(c.item())
+    return False
+
+
+def is_device_array(x):
+    """Whether ``x`` is a GPU array (``__cuda_array_interface__``, or the CUDA simulator's)."""
+    return not isinstance(x, np.ndarray) and (
+        hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False) is True
+    )
