@@ -9,6 +9,7 @@ and what was given.
 __all__ = [
     "SUPPORTED_DTYPES",
     "check_dtype",
+    "value_dtype",
     "check_size",
     "shape_pair",
     "check_real",
@@ -42,6 +43,37 @@ def check_dtype(dtype, name="dtype"):
             f"{name} must be one of float32, float64, complex64, complex128; got {dt}"
         )
     return dt
+
+
+def value_dtype(*dtypes, name="the input", complex_=False):
+    """The operator dtype for values of ``dtypes`` (the one dtype policy).
+
+    Booleans and integers give float64; float16 and float32 give float32; float64,
+    complex64 and complex128 are kept; the mixture is ``numpy.result_type`` of those.
+    ``complex_=True`` raises the result to its complex counterpart (for maps whose
+    factors are complex whatever the input). Extended precision (``longdouble``,
+    ``clongdouble``) is refused rather than rounded silently.
+    """
+    mapped = []
+    for d in dtypes:
+        d = np.dtype(d)
+        if d.kind in "biu":
+            mapped.append(np.dtype(np.float64))
+        elif d.kind == "f" and d.itemsize <= 8:
+            mapped.append(np.result_type(d, np.float32))
+        elif d.kind == "c" and d.itemsize <= 16:
+            mapped.append(d)
+        elif d.kind in "fc":
+            raise TypeError(
+                f"{name} has dtype {d}, which float64/complex128 operators would round; "
+                "cast it explicitly (e.g. .astype(np.float64)) if that is intended"
+            )
+        else:
+            raise TypeError(f"{name} must be numeric; got dtype {d}")
+    out = np.result_type(*mapped)
+    if complex_:
+        out = np.result_type(out, np.complex64)
+    return out
 
 
 def check_size(n, name="n", minimum=1):
