@@ -40,8 +40,7 @@ from _timing import table  # noqa: E402
 
 import kmatrix as km  # noqa: E402
 import kmatrix.cuda as kc  # noqa: E402
-from kmatrix.kernels import cuda_register as reg  # noqa: E402
-from kmatrix.kernels.cuda import plan_passes  # noqa: E402
+from kmatrix.backends.cuda import plan  # noqa: E402
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 TIME_BUDGET_S = 200.0  # default --budget: stop timing new rows past this, so the script ends in time
@@ -63,9 +62,9 @@ def _sample(rng, shape, dtype):
 
 def _launches(nblocks, m, k, itemsize):
     """Kernel launches of one apply: register passes from 32 columns, else tiles."""
-    if reg.use_register_passes(m, k):
-        return len(reg.plan_register_passes(nblocks, m))
-    return len(plan_passes(nblocks, m, k, itemsize))
+    if plan.use_register_passes(m, k):
+        return len(plan.plan_register_passes(nblocks, m))
+    return len(plan.plan_passes(nblocks, m, k, itemsize))
 
 
 def _rel_err(y, ref):

@@ -1,6 +1,6 @@
 """Tune the GPU planner's tile geometry on a real GPU: parity and time of every setting.
 
-The pass kernel takes its geometry from the planner (:func:`kmatrix.kernels.cuda.plan_passes`),
+The pass kernel takes its geometry from the planner (:func:`kmatrix.backends.cuda.plan.plan_passes`),
 which reads three module constants: ``TILE_BYTES`` (shared-memory tile), ``LANE_BYTES``
 (shortest contiguous row a tile loads) and ``MAX_THREADS`` (block size cap).  They change
 no compiled code, so one process can time every combination::
@@ -32,7 +32,7 @@ from bench_gpu import _median_gpu, _rel_err, _sample, timing_report  # noqa: E40
 
 import kmatrix as km  # noqa: E402
 import kmatrix.cuda as kc  # noqa: E402
-from kmatrix.kernels import cuda as kern  # noqa: E402
+from kmatrix.backends.cuda import plan as kern  # noqa: E402
 
 CASES = [
     ("bbstar", np.complex64, 4096, 4096),

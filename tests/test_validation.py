@@ -115,11 +115,11 @@ def test_numpy_without_row_stack_gets_a_clear_gpu_error():
     if importlib.util.find_spec("numba_cuda") is None:
         pytest.skip("numba-cuda is not installed")
     script = (
-        "import numpy as np, kmatrix.cuda as kc\n"
+        "import numpy as np\nfrom kmatrix.backends.cuda import device\n"
         "np.__all__ = [n for n in np.__all__ if n != 'row_stack']\n"
         "del np.row_stack\n"
         "try:\n"
-        "    kc._check_kernel_support()\n"
+        "    device.check_kernel_support()\n"
         "except RuntimeError as exc:\n"
         "    print(exc)\n"
     )

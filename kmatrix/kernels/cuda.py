@@ -15,11 +15,8 @@ one window of index bits ``[h, h + s)``:
   ``syncthreads`` between sweeps), and stores the tile back.  No warp shuffles.
 * Every index is a shift or a mask of powers of two except ``lane // k``.
 
-The planner :func:`plan_passes` cuts the ``2 * w * m`` factors into runs by a greedy
-scan: with ``E = TILE_BYTES / itemsize`` tile entries, a window may be ``log2(E /
-min(L, LANE_BYTES / itemsize))`` bits wide (a tile row is at least one 32-byte
-sector), so it spans every stride up to N = 1024 (one launch for the whole operator)
-and 10 bits of a larger one (3 launches for a BB* at N = 4096 .. 2**20).
+The runs and the launch geometry come from the host planner,
+:func:`kmatrix.backends.cuda.plan.plan_passes`; this module is device code only.
 
 Twiddles live on the device in a factor-major planar layout ``(F, 4, N // 2)``: the
 threads of a warp either share one twiddle (large batch: a broadcast) or read
@@ -28,143 +25,16 @@ cache; staging them in shared memory would add a copy without adding reuse.
 
 Nothing is compiled at import: the kernels compile on first launch, one specialization
 per dtype, and are cached on disk (``cache=True``).  The tile is dynamic shared memory
-(at most ``TILE_BYTES``, below the 48 KiB that needs no opt-in).
+(at most ``TILE_BYTES`` of the planner, below the 48 KiB that needs no opt-in).
 """
 
-__all__ = [
-    "TILE_BYTES",
-    "LANE_BYTES",
-    "Pass",
-    "plan_passes",
-    "factor_bit",
-    "bit_runs",
-    "device_twiddle_layout",
-    "pad_kernel",
-    "pass_kernel",
-    "threads_for",
-    "launch_shape",
-    "ilog2_or_minus1",
-]
+__all__ = ["stride_bit", "pair_index", "insert_zero", "pad_kernel", "pass_kernel"]
 
-from collections import namedtuple
-
-import numpy as np
 from numba import cuda, uint64
-from numba.core.config import ENABLE_CUDASIM
-
-TILE_BYTES = 32768  # shared-memory tile of one block; two or more blocks fit an SM
-LANE_BYTES = 32  # shortest contiguous row segment a block loads (one 32-byte sector)
-# The simulator runs one Python thread per GPU thread: keep its blocks and grids small.
-MAX_THREADS = 32 if ENABLE_CUDASIM else 256
-MAX_GRID = 1 if ENABLE_CUDASIM else 8192  # grid-stride kernels
-
-Pass = namedtuple("Pass", "f0 nf h s lb_sh nph n_lanes n_hi grid threads shared")
-Pass.__doc__ = """One launch of :func:`pass_kernel`: factors ``f0 : f0 + nf`` in bit window
-``[h, h + s)``, tiles of ``2**s`` positions by ``2**lb_sh`` lanes, ``nph`` blocks per
-outer chunk, ``grid = n_hi * nph`` blocks of ``threads`` threads, ``shared`` bytes each."""
-
-
-def factor_bit(f, m):
-    """Stride bit ``log2(stride)`` of flat factor ``f = block * m + j``."""
-    blk, j = divmod(f, m)
-    return m - 1 - j if blk % 2 == 0 else j
-
-
-def _log2_floor(n):
-    return int(n).bit_length() - 1
-
-
-def threads_for(tile):
-    """Block size for a tile of ``tile`` entries: one radix-4 group per thread, capped."""
-    return int(min(MAX_THREADS, max(1, 1 << max(0, _log2_floor(max(1, tile // 4))))))
-
-
-_PLANS = {}
-_PLANS_MAX = 512
-
-
-def plan_passes(nblocks, m, k, itemsize):
-    """Cut the ``nblocks * m`` factors into launches; return a tuple of :class:`Pass`.
-
-    Plans are memoized (planning costs tens of microseconds of Python, as much as a
-    small launch); the key holds the tile constants, so changing them replans.
-    """
-    key = (nblocks, m, k, itemsize, TILE_BYTES, LANE_BYTES, MAX_THREADS)
-    plan = _PLANS.get(key)
-    if plan is None:
-        if len(_PLANS) >= _PLANS_MAX:
-            _PLANS.clear()
-        plan = _PLANS[key] = tuple(_plan(nblocks, m, k, itemsize))
-    return plan
-
-
-def _plan(nblocks, m, k, itemsize):
-    """The planner behind :func:`plan_passes` (a list of :class:`Pass`).
-
-    A run of consecutive factors with stride bits in ``[lo, hi]`` fits one launch when
-    ``hi - lo < log2(E / min(2**lo * k, lanes_min))`` with ``E`` the tile entries;
-    runs are extended greedily.  Launch geometry: ``L = 2**h * k`` lanes, ``2**s``
-    positions; a tile takes ``Lb = min(E >> s, pow2ceil(L))`` lanes and ``nph =
-    ceil(L / Lb)`` blocks cover one outer chunk.  (A run stops either at the top bit,
-    leaving one outer chunk, or because its window is as wide as allowed, leaving
-    ``E >> s <= L``: so a tile never has room for a second outer chunk.)
-    """
-    elems = TILE_BYTES // itemsize
-    lanes_min = max(1, LANE_BYTES // itemsize)
-    n = 1 << m
-
-    def width(h):
-        return _log2_floor(elems // min((1 << h) * k, lanes_min))
-
-    plan = []
-    for start, end, lo, hi in bit_runs(nblocks, m, width):
-        h, s = lo, hi - lo + 1
-        n_lanes = (1 << h) * k
-        n_hi = n >> (h + s)
-        lb = min(elems >> s, 1 << (n_lanes - 1).bit_length())
-        nph = -(-n_lanes // lb)
-        tile = (1 << s) * lb
-        plan.append(
-            Pass(start, end - start, h, s, _log2_floor(lb), nph, n_lanes, n_hi, n_hi * nph,
-                 threads_for(tile), tile * itemsize)
-        )
-    return plan
-
-
-def bit_runs(nblocks, m, width):
-    """Greedy runs of consecutive factors: yield ``(start, end, lo, hi)`` for factors
-    ``start : end`` whose stride bits span ``[lo, hi]``, each run grown while
-    ``hi - lo < width(lo)``."""
-    bits = [factor_bit(f, m) for f in range(nblocks * m)]
-    start = 0
-    while start < len(bits):
-        lo = hi = bits[start]
-        end = start + 1
-        while end < len(bits):
-            nlo, nhi = min(lo, bits[end]), max(hi, bits[end])
-            if nhi - nlo >= width(nlo):
-                break
-            lo, hi = nlo, nhi
-            end += 1
-        yield start, end, lo, hi
-        start = end
-
-
-def device_twiddle_layout(twiddle, dtype):
-    """Host twiddle ``(2w, m, N/2, 2, 2)`` as the contiguous ``(2w*m, 4, N/2)`` of ``dtype``.
-
-    Entry ``[f, 2*a + b, i]`` is ``t[a, b]`` of pair ``i`` of flat factor ``f``.
-    """
-    nb, m, half = twiddle.shape[:3]
-    flat = twiddle.reshape(nb * m, half, 4).astype(dtype, copy=False)
-    return np.ascontiguousarray(flat.transpose(0, 2, 1))
-
-
-# ---------------------------------------------------------------------- device code
 
 
 @cuda.jit(device=True)
-def _bit(f, m):
+def stride_bit(f, m):
     blk = f // m
     j = f - blk * m
     if blk % 2 == 0:
@@ -173,13 +43,13 @@ def _bit(f, m):
 
 
 @cuda.jit(device=True)
-def _pair_index(row, b):
+def pair_index(row, b):
     # pair index of the pair (row, row + 2**b): drop bit b of row
     return ((row >> (b + 1)) << b) | (row & ((1 << b) - 1))
 
 
 @cuda.jit(device=True)
-def _insert_zero(g, b):
+def insert_zero(g, b):
     return ((g >> b) << (b + 1)) | (g & ((1 << b) - 1))
 
 
@@ -203,12 +73,12 @@ def _radix2(sh, tw, f, b, h, s, lb_sh, nlane, lane0, row0, k, k_sh):
     for o in range(cuda.threadIdx.x, 1 << (s - 1 + lb_sh), cuda.blockDim.x):
         lane = o & lbm
         if lane < nlane:
-            tp = _insert_zero(o >> lb_sh, bl)
+            tp = insert_zero(o >> lb_sh, bl)
             # unsigned indices: non-negative by construction, so Numba emits no
             # negative-index wraparound (three 64-bit operations per access)
             ep = uint64((tp << lb_sh) + lane)
             eq = uint64(ep + step)
-            i = uint64(_pair_index(row0 | (tp << h) | _lo(lane0 + lane, k, k_sh), b))
+            i = uint64(pair_index(row0 | (tp << h) | _lo(lane0 + lane, k, k_sh), b))
             vp = sh[ep]
             vq = sh[eq]
             sh[ep] = t00[i] * vp + t01[i] * vq
@@ -241,17 +111,17 @@ def _radix4(sh, tw, f, ba, bb, h, s, lb_sh, nlane, lane0, row0, k, k_sh):
     for o in range(cuda.threadIdx.x, 1 << (s - 2 + lb_sh), cuda.blockDim.x):
         lane = o & lbm
         if lane < nlane:
-            t0 = _insert_zero(_insert_zero(o >> lb_sh, lo_b), hi_b)
+            t0 = insert_zero(insert_zero(o >> lb_sh, lo_b), hi_b)
             e = (t0 << lb_sh) + lane
             e0 = uint64(e)  # unsigned indices: see _radix2
             e1 = uint64(e + da)
             e2 = uint64(e + db)
             e3 = uint64(e + da + db)
             r0 = row0 | (t0 << h) | _lo(lane0 + lane, k, k_sh)
-            i = _pair_index(r0, ba)
+            i = pair_index(r0, ba)
             i0 = uint64(i)
             i1 = uint64(i + di)
-            j = _pair_index(r0, bb)
+            j = pair_index(r0, bb)
             j0 = uint64(j)
             j1 = uint64(j + dj)
             v0 = sh[e0]
@@ -301,9 +171,9 @@ def pass_kernel(src, src_rows, x, tw, f0, nf, m, h, s, lb_sh, nph, n_lanes, k, k
     j = 0
     while j < nf:
         f = f0 + j
-        ba = _bit(f, m)
-        if j + 1 < nf and _bit(f + 1, m) != ba:
-            _radix4(sh, tw, f, ba, _bit(f + 1, m), h, s, lb_sh, nlane, lane0, row0, k, k_sh)
+        ba = stride_bit(f, m)
+        if j + 1 < nf and stride_bit(f + 1, m) != ba:
+            _radix4(sh, tw, f, ba, stride_bit(f + 1, m), h, s, lb_sh, nlane, lane0, row0, k, k_sh)
             j += 2
         else:
             _radix2(sh, tw, f, ba, h, s, lb_sh, nlane, lane0, row0, k, k_sh)
@@ -341,14 +211,4 @@ def pad_kernel(ndim):
     into the flat zero-padded work array, casting to its dtype."""
     return _pad_1d if ndim == 1 else _pad_2d
 
-
-def launch_shape(total):
-    """``(grid, block)`` for a grid-stride loop over ``total`` entries."""
-    block = MAX_THREADS
-    return max(1, min(-(-total // block), MAX_GRID)), block
-
-
-def ilog2_or_minus1(k):
-    """``log2(k)`` when ``k`` is a power of two, else ``-1``."""
-    return _log2_floor(k) if k > 0 and k & (k - 1) == 0 else -1
 

@@ -18,7 +18,6 @@ global-memory radix-2 passes, simpler and slower than the fused apply of
 __all__ = [
     "factor_forward",
     "factor_backward",
-    "backward_shape",
     "fill_zero",
     "copy_rows",
     "cast_copy",
@@ -27,20 +26,20 @@ __all__ = [
 
 from numba import cuda
 
-from .cuda import ENABLE_CUDASIM, MAX_GRID, MAX_THREADS, _bit, _insert_zero
+from .cuda import insert_zero, stride_bit
 
 
 @cuda.jit(cache=True)
 def factor_forward(src, dst, tw, f, m, k):
     """``dst = factor_f(src)`` on flat ``(N, k)`` arrays, one pair and column per thread
     (global memory: the vjp keeps every factor's input on a tape)."""
-    b = _bit(f, m)
+    b = stride_bit(f, m)
     n_ops = tw.shape[2] * k
     start, step = cuda.grid(1), cuda.gridsize(1)
     for e in range(start, n_ops, step):
         i = e // k
         c = e - i * k
-        p = _insert_zero(i, b) * k + c
+        p = insert_zero(i, b) * k + c
         q = p + (k << b)
         vp = src[p]
         vq = src[q]
@@ -63,7 +62,7 @@ def factor_backward(x, g, tw, dtw, f, m, k):
     nc = cuda.blockDim.x
     npb = cuda.blockDim.y
     half = tw.shape[2]
-    b = _bit(f, m)
+    b = stride_bit(f, m)
     blk = f // m
     j = f - blk * m
     slot = tp * nc + tc
@@ -77,7 +76,7 @@ def factor_backward(x, g, tw, dtw, f, m, k):
             t01 = tw[f, 1, i].conjugate()
             t10 = tw[f, 2, i].conjugate()
             t11 = tw[f, 3, i].conjugate()
-            p0 = _insert_zero(i, b) * k
+            p0 = insert_zero(i, b) * k
             q0 = p0 + (k << b)
             for c in range(tc, k, nc):
                 xp = x[p0 + c].conjugate()
@@ -104,17 +103,6 @@ def factor_backward(x, g, tw, dtw, f, m, k):
             dtw[blk, j, i, 1, 0] += sh[2 * plane + slot]
             dtw[blk, j, i, 1, 1] += sh[3 * plane + slot]
         cuda.syncthreads()
-
-
-def backward_shape(half, k):
-    """``(grid, (Tc, Tp), shared entries)`` for :func:`factor_backward`: ``Tc`` threads
-    over the columns (a power of two, at most 128), ``Tp = 128 // Tc`` pairs a block."""
-    total = min(MAX_THREADS, 128)
-    # the simulator pays per barrier: more pairs per block there, fewer reduction rounds
-    tc = min(total // 8 if ENABLE_CUDASIM else total, 1 << max(0, (k - 1).bit_length()))
-    tp = max(1, total // tc)
-    grid = max(1, min(-(-half // tp), MAX_GRID))
-    return grid, (tc, tp), 4 * tc * tp
 
 
 @cuda.jit(cache=True)

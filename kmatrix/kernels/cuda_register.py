@@ -17,69 +17,18 @@ Which pass is faster was measured on an H200 (both in one process, identical res
 the register pass took 0.53-0.79x the time at 2**24 entries (N = 4096, 4096 columns;
 N = 65536, 256 columns) and 0.75x at N = 16384, 256 columns, but 1.12-1.27x at N = 4096
 with 16 to 256 columns and at N = 1024 with 4096 (N = 4096 with 1024 columns: 0.85x in
-float64, 1.04x in complex128).  :func:`use_register_passes` encodes
-that: at least :data:`REGISTER_MIN_LANES` columns and either :data:`REGISTER_MIN_ENTRIES`
-entries or at least :data:`REGISTER_WIDE_ROWS` rows with :data:`REGISTER_WIDE_LANES`
-columns.
+float64, 1.04x in complex128).  The host planner
+(:func:`kmatrix.backends.cuda.plan.use_register_passes`) encodes that.
 
 Nothing is compiled at import; the kernel compiles on first launch per dtype and is
 cached on disk (``cache=True``).
 """
 
-__all__ = ["REGISTER_BITS", "REGISTER_MIN_LANES", "REGISTER_MIN_ENTRIES", "REGISTER_WIDE_ROWS",
-           "REGISTER_WIDE_LANES", "RegisterPass", "use_register_passes",
-           "plan_register_passes", "register_launch", "register_pass_kernel"]
-
-from collections import namedtuple
+__all__ = ["register_pass_kernel"]
 
 from numba import cuda, uint64
 
-from .cuda import MAX_THREADS, _bit, _pair_index, bit_runs
-
-REGISTER_BITS = 4  # 16 entries per thread
-REGISTER_MIN_LANES = 32  # a warp's worth of columns: whole rows per warp, shared twiddles
-REGISTER_MIN_ENTRIES = 1 << 24  # N * k from which the register pass is faster (measured)
-REGISTER_WIDE_ROWS = 1 << 14  # ... or from this many rows
-REGISTER_WIDE_LANES = 256  # ... with this many columns
-
-RegisterPass = namedtuple("RegisterPass", "f0 nf L")
-RegisterPass.__doc__ = """One launch of :func:`register_pass_kernel`: factors ``f0 : f0 + nf``,
-register window ``[L, L + 4)``."""
-
-_PLANS = {}
-
-
-def use_register_passes(m, k):
-    """Whether ``N = 2**m`` rows by ``k`` columns run on the register pass (see above)."""
-    if m < REGISTER_BITS or k < REGISTER_MIN_LANES:
-        return False
-    if (k << m) >= REGISTER_MIN_ENTRIES:
-        return True
-    return (1 << m) >= REGISTER_WIDE_ROWS and k >= REGISTER_WIDE_LANES
-
-
-def plan_register_passes(nblocks, m):
-    """Cut the ``nblocks * m`` factors into runs whose stride bits span at most 4 bits.
-
-    Greedy: a run grows while ``max(bits) - min(bits) < 4``; its window starts at
-    ``L = min(min(bits), m - 4)``, so it holds every bit of the run.  Memoized.
-    """
-    key = (nblocks, m)
-    plan = _PLANS.get(key)
-    if plan is not None:
-        return plan
-    plan = _PLANS[key] = tuple(
-        RegisterPass(start, end - start, min(lo, m - REGISTER_BITS))
-        for start, end, lo, _ in bit_runs(nblocks, m, lambda lo: REGISTER_BITS)
-    )
-    return plan
-
-
-def register_launch(n, k):
-    """``(grid, block)`` covering the ``n // 16 * k`` threads of one launch."""
-    total = (n >> REGISTER_BITS) * k
-    block = min(MAX_THREADS, max(1, total))
-    return -(-total // block), block
+from .cuda import pair_index, stride_bit
 
 
 @cuda.jit(device=True)
@@ -129,9 +78,9 @@ def register_pass_kernel(src, src_rows, x, tw, f0, nf, m, L, k, k_sh):
     v14 = buf[14]
     v15 = buf[15]
     for f in range(f0, f0 + nf):
-        b = _bit(f, m)
+        b = stride_bit(f, m)
         lb = b - L
-        i = _pair_index(base, b)  # pair index of register pair q is i + q * 2**L
+        i = pair_index(base, b)  # pair index of register pair q is i + q * 2**L
         t00 = tw[f, 0]
         t01 = tw[f, 1]
         t10 = tw[f, 2]

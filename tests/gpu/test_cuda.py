@@ -25,8 +25,8 @@ from hypothesis import given, strategies as st  # noqa: E402
 import kmatrix as km  # noqa: E402
 import kmatrix.cuda as kc  # noqa: E402
 from kmatrix._reference import apply_reference  # noqa: E402
-from kmatrix.kernels import cuda as kern  # noqa: E402
-from kmatrix.kernels import cuda_register as reg  # noqa: E402
+from kmatrix.backends.cuda import plan as gplan  # noqa: E402
+from kmatrix.backends.cuda import vjp as cuda_vjp  # noqa: E402
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 
@@ -119,7 +119,7 @@ MULTI_CASES = [(64, None), (64, 3), (32, 9), (128, 2)]
 def small_tiles(monkeypatch):
     """Shrink the shared tile so that small problems need several launches."""
     for name, value in SMALL_TILE.items():
-        monkeypatch.setattr(kern, name, value)
+        monkeypatch.setattr(gplan, name, value)
 
 
 def test_multi_launch_cases_reach_every_tile_geometry(small_tiles):
@@ -129,7 +129,7 @@ def test_multi_launch_cases_reach_every_tile_geometry(small_tiles):
     for dtype in DTYPES:
         for n, k in MULTI_CASES:
             m = n.bit_length() - 1
-            plan = kern.plan_passes(4, m, k or 1, np.dtype(dtype).itemsize)
+            plan = gplan.plan_passes(4, m, k or 1, np.dtype(dtype).itemsize)
             if len(plan) > 1:
                 seen.add(f"several launches at {n}x{k}")
             for p in plan:
@@ -163,17 +163,17 @@ def test_parity_multi_launch(small_tiles, dtype, n, k):
 def test_plan_covers_every_factor_in_its_window(nblocks, m, k, itemsize, tile_bytes):
     """For all sizes: passes partition the factors, each factor's stride bit lies in its
     pass's window, tiles fit the shared memory and the grid covers the index space."""
-    old = kern.TILE_BYTES, kern.LANE_BYTES
-    kern.TILE_BYTES, kern.LANE_BYTES = tile_bytes, min(64, tile_bytes // 8)
+    old = gplan.TILE_BYTES, gplan.LANE_BYTES
+    gplan.TILE_BYTES, gplan.LANE_BYTES = tile_bytes, min(64, tile_bytes // 8)
     try:
-        plan = kern.plan_passes(nblocks, m, k, itemsize)
+        plan = gplan.plan_passes(nblocks, m, k, itemsize)
     finally:
-        kern.TILE_BYTES, kern.LANE_BYTES = old
+        gplan.TILE_BYTES, gplan.LANE_BYTES = old
     assert [p.f0 for p in plan] == list(np.cumsum([0] + [p.nf for p in plan[:-1]]))
     assert sum(p.nf for p in plan) == nblocks * m
     n = 1 << m
     for p in plan:
-        bits = [kern.factor_bit(f, m) for f in range(p.f0, p.f0 + p.nf)]
+        bits = [gplan.factor_bit(f, m) for f in range(p.f0, p.f0 + p.nf)]
         assert p.h == min(bits) and p.h + p.s == max(bits) + 1 and p.h + p.s <= m
         lanes_per_block = 1 << p.lb_sh
         assert (1 << p.s) * lanes_per_block * itemsize == p.shared <= tile_bytes
@@ -191,19 +191,19 @@ def test_plan_covers_every_factor_in_its_window(nblocks, m, k, itemsize, tile_by
 @pytest.fixture
 def register_passes(monkeypatch):
     """Take the register pass for every size it can run (N >= 16)."""
-    monkeypatch.setattr(reg, "REGISTER_MIN_LANES", 1)
-    monkeypatch.setattr(reg, "REGISTER_MIN_ENTRIES", 0)
+    monkeypatch.setattr(gplan, "REGISTER_MIN_LANES", 1)
+    monkeypatch.setattr(gplan, "REGISTER_MIN_ENTRIES", 0)
 
 
 def test_register_pass_is_taken_where_it_was_measured_faster():
-    use = reg.use_register_passes
+    use = gplan.use_register_passes
     assert use(12, 4096) and use(16, 256) and use(14, 256) and use(4, 1 << 20)
     assert not use(12, 256) and not use(10, 4096) and not use(14, 128)
     assert not use(20, 31) and not use(3, 1 << 22)
 
 
 def test_register_plan_of_a_bbstar_merges_the_runs_at_stride_one():
-    plan = reg.plan_register_passes(2, 12)  # strides 2**11 .. 1, then 1 .. 2**11
+    plan = gplan.plan_register_passes(2, 12)  # strides 2**11 .. 1, then 1 .. 2**11
     assert [(p.nf, p.L) for p in plan] == [(4, 8), (4, 4), (8, 0), (4, 4), (4, 8)]
 
 
@@ -211,13 +211,13 @@ def test_register_plan_of_a_bbstar_merges_the_runs_at_stride_one():
 def test_register_plan_covers_every_factor_in_its_window(nblocks, m):
     """For all sizes: runs partition the factors and every factor's stride bit lies in
     its run's 4-bit register window, which lies inside the row bits."""
-    plan = reg.plan_register_passes(nblocks, m)
+    plan = gplan.plan_register_passes(nblocks, m)
     assert [p.f0 for p in plan] == list(np.cumsum([0] + [p.nf for p in plan[:-1]]))
     assert sum(p.nf for p in plan) == nblocks * m
     for p in plan:
-        assert 0 <= p.L <= m - reg.REGISTER_BITS
-        bits = [kern.factor_bit(f, m) for f in range(p.f0, p.f0 + p.nf)]
-        assert all(p.L <= b < p.L + reg.REGISTER_BITS for b in bits)
+        assert 0 <= p.L <= m - gplan.REGISTER_BITS
+        bits = [gplan.factor_bit(f, m) for f in range(p.f0, p.f0 + p.nf)]
+        assert all(p.L <= b < p.L + gplan.REGISTER_BITS for b in bits)
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=lambda d: np.dtype(d).name)
@@ -295,14 +295,17 @@ def test_twiddles_copied_once_and_reused():
     K = km.random(16, dtype=np.float32, rng=0)
     d = cuda.to_device(np.ones((16, 2), np.float32))
     K @ d
-    keys = [key for key in K._cache if isinstance(key, tuple) and key[0] == "cuda"]
-    assert len(keys) == 1
-    tw = K._cache[keys[0]]
+    tw = kc.device_twiddle(K, np.float32)
     K @ d
     K.matvec(cuda.to_device(np.ones(16, np.float32)))
-    assert K._cache[keys[0]] is tw
     assert kc.device_twiddle(K, np.float32) is tw
     assert tw.shape == (2 * 4, 4, 8)
+    # one copy per operator and dtype, dropped with the operator
+    from kmatrix.backends.cuda.device import cached_twiddles
+
+    assert len(cached_twiddles(K)) == 1
+    kc.device_twiddle(K, np.float64)
+    assert len(cached_twiddles(K)) == 2
 
 
 def test_empty_batch_and_result_shapes():
@@ -512,7 +515,7 @@ def test_vjp_device_tape_in_column_chunks(monkeypatch):
     """A tape budget of two columns: three chunks accumulate the same gradient."""
     rng = np.random.default_rng(6)
     K = km.random(16, width=1, dtype=np.float64, rng=rng)
-    monkeypatch.setattr(kc, "TAPE_BYTES", 2 * 8 * 16 * 8)  # 8 factors, N = 16, float64
+    monkeypatch.setattr(cuda_vjp, "TAPE_BYTES", 2 * 8 * 16 * 8)  # 8 factors, N = 16, float64
     X, G = _sample(rng, (16, 5), np.float64), _sample(rng, (16, 5), np.float64)
     dx, dtw = kc.vjp_device(K, cuda.to_device(X), cuda.to_device(G))
     rx, rtw = _vjp_oracle(K, X, G)

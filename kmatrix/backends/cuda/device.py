@@ -1,0 +1,160 @@
+"""numba.cuda plumbing: availability, device arrays, and twiddles kept on the device.
+
+Importing this module imports nothing from ``numba.cuda``; :func:`cuda_module` does,
+on first use, after checking that kernels can run.
+"""
+
+__all__ = [
+    "is_available",
+    "cuda_module",
+    "check_kernel_support",
+    "simulating",
+    "as_numba_array",
+    "device_twiddle",
+    "cached_twiddles",
+]
+
+import weakref
+
+import numpy as np
+
+
+def is_available():
+    """Whether ``numba.cuda`` can run kernels here (a GPU, or ``NUMBA_ENABLE_CUDASIM=1``).
+
+    Returns ``False`` instead of raising when ``numba-cuda``, the driver or a device is
+    missing.
+
+    Examples
+    --------
+    >>> import kmatrix.cuda
+    >>> isinstance(kmatrix.cuda.is_available(), bool)
+    True
+    """
+    try:
+        from numba import cuda
+    except Exception:  # noqa: BLE001 - any import failure means "no CUDA"
+        return False
+    try:
+        return bool(cuda.is_available())
+    except Exception:  # noqa: BLE001
+        return False
+
+
+def cuda_module():
+    if not is_available():
+        raise RuntimeError(
+            "CUDA is not available: numba.cuda found no usable GPU (install the 'cuda' "
+            "extra, numba-cuda, and an NVIDIA driver, or set NUMBA_ENABLE_CUDASIM=1 "
+            "before importing numba to use the simulator)"
+        )
+    from numba import cuda
+
+    if not simulating():
+        check_kernel_support()
+    return cuda
+
+
+_kernel_support_checked = False
+
+
+def check_kernel_support():
+    """Raise a clear error where numba-cuda cannot compile kernels with this NumPy.
+
+    numba-cuda up to at least 0.30.4 registers an overload of ``numpy.row_stack``
+    when its target first loads, and NumPy 2.5 removed that function: every kernel
+    launch then fails with an ``AttributeError`` from numba-cuda's internals.
+    """
+    global _kernel_support_checked
+    if _kernel_support_checked or hasattr(np, "row_stack"):
+        return
+    try:
+        import numba.cuda.np.arrayobj  # noqa: F401  (what the first compile imports)
+    except AttributeError as exc:
+        if "row_stack" not in str(exc):
+            raise
+        raise RuntimeError(
+            f"numba-cuda cannot compile kernels with NumPy {np.__version__}: it refers to "
+            "numpy.row_stack, which NumPy 2.5 removed; install numpy<2.5 or a numba-cuda "
+            "release that supports this NumPy"
+        ) from exc
+    _kernel_support_checked = True
+
+
+def simulating():
+    from numba.core.config import ENABLE_CUDASIM
+
+    return bool(ENABLE_CUDASIM)
+
+
+def _current_device_id(cuda):
+    return getattr(cuda.get_current_device(), "id", 0)
+
+
+def as_numba_array(x, cuda):
+    """A Numba device array viewing ``x``'s memory (zero-copy), on the current device."""
+    if getattr(x, "__cuda_ndarray__", False) is True:
+        arr = x
+    elif simulating():
+        raise TypeError(
+            f"the CUDA simulator can only read Numba (simulated) device arrays; got "
+            f"{type(x).__name__}"
+        )
+    else:
+        arr = cuda.as_cuda_array(x)
+    if not simulating():
+        _check_same_device(arr, cuda)
+    return arr
+
+
+def _check_same_device(arr, cuda):
+    ptr = arr.__cuda_array_interface__["data"][0]
+    if not ptr:
+        return
+    from numba.cuda.cudadrv import driver
+
+    try:
+        attr = driver.binding.CUpointer_attribute.CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL
+        ordinal = int(driver.driver.cuPointerGetAttribute(attr, driver.binding.CUdeviceptr(ptr)))
+    except driver.CudaAPIError as exc:
+        raise ValueError(
+            f"the input's __cuda_array_interface__ pointer {ptr:#x} is not CUDA device "
+            f"memory ({exc})"
+        ) from None
+    except Exception:  # noqa: BLE001 - a driver binding without this query: the launch
+        return  # itself still fails with a CUDA error (not a crash) on foreign memory
+    current = _current_device_id(cuda)
+    if ordinal != current:
+        raise ValueError(
+            f"the input lives on CUDA device {ordinal} but the current device is {current}; "
+            f"call numba.cuda.select_device({ordinal}) (or move the array) first"
+        )
+
+
+# Device copies of each operator's twiddles, dropped with the operator (its twiddle is
+# read-only, so a copy never goes stale).
+_DEVICE_TWIDDLES = weakref.WeakKeyDictionary()
+
+
+def device_twiddle(K, dtype):
+    """The twiddle of ``K`` as a ``(2w*m, 4, N/2)`` device array of ``dtype``, cached for ``K``.
+
+    One host-to-device copy per operator, dtype and device; later calls return the
+    same array.  Entry ``[f, 2*a + b, i]`` is ``t[a, b]`` of pair ``i`` of flat factor
+    ``f = block * m + j``.
+    """
+    from .plan import device_twiddle_layout
+
+    cuda = cuda_module()
+    dtype = np.dtype(dtype)
+    key = (dtype.str, _current_device_id(cuda))
+    per_op = _DEVICE_TWIDDLES.setdefault(K, {})
+    tw = per_op.get(key)
+    if tw is None:
+        tw = per_op[key] = cuda.to_device(device_twiddle_layout(K.twiddle, dtype))
+    return tw
+
+
+def cached_twiddles(K):
+    """The device copies of ``K``'s twiddles made so far, keyed by ``(dtype, device)``."""
+    return dict(_DEVICE_TWIDDLES.get(K, {}))
