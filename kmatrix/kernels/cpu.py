@@ -30,11 +30,11 @@ from numba import njit, uint64
 from .sync import barrier
 
 TILE = 256  # max columns per tile: wider tiles amortize twiddle loads (measured best)
-_OPTS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
+JIT_OPTIONS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
 
 
 @njit(inline="always")
-def _log2(v):
+def log2_int(v):
     sh = 0
     while (1 << sh) < v:
         sh += 1
@@ -42,26 +42,26 @@ def _log2(v):
 
 
 @njit(inline="always")
-def _group_base(g, lo, sh):
+def group_base(g, lo, sh):
     # insert two zero bits at positions sh = log2(lo) and sh + 1 of g (shifts: an integer
     # division here cost more than the arithmetic it indexes)
     return ((g >> sh) << (sh + 2)) | (g & (lo - 1))
 
 
 @njit(inline="always")
-def _pair_base(i, st, sh):
+def pair_base(i, st, sh):
     # insert one zero bit at position sh = log2(st) of i
     return ((i >> sh) << (sh + 1)) | (i & (st - 1))
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def _fused_real(pk, off, a, b, x, g0, g1, gstep, l0, l1, t0, tb):
     lo = min(a, b)
-    sh = _log2(lo)
+    sh = log2_int(lo)
     for gg in range(g0, g1):
         for l in range(l0, l1):
             g = gg * gstep + l
-            x0 = _group_base(g, lo, sh)
+            x0 = group_base(g, lo, sh)
             x1 = x0 + a
             x2 = x0 + b
             x3 = x1 + b
@@ -84,13 +84,13 @@ def _fused_real(pk, off, a, b, x, g0, g1, gstep, l0, l1, t0, tb):
                 x[r3, c] = d10 * u1 + d11 * u3
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def _single_real(pk, off, st, x, i0, i1, istep, l0, l1, t0, tb):
-    sh = _log2(st)
+    sh = log2_int(st)
     for ii in range(i0, i1):
         for l in range(l0, l1):
             i = ii * istep + l
-            p = _pair_base(i, st, sh)
+            p = pair_base(i, st, sh)
             q = p + st
             o = uint64(off + 4 * i)
             t00 = pk[o]; t01 = pk[o + 1]; t10 = pk[o + 2]; t11 = pk[o + 3]
@@ -101,14 +101,14 @@ def _single_real(pk, off, st, x, i0, i1, istep, l0, l1, t0, tb):
                 x[rq, c] = t10 * vp + t11 * vq
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def _fused_complex(pr, pi, off, a, b, xr, xi, g0, g1, gstep, l0, l1, t0, tb):
     lo = min(a, b)
-    sh = _log2(lo)
+    sh = log2_int(lo)
     for gg in range(g0, g1):
         for l in range(l0, l1):
             g = gg * gstep + l
-            x0 = _group_base(g, lo, sh)
+            x0 = group_base(g, lo, sh)
             x1 = x0 + a
             x2 = x0 + b
             x3 = x1 + b
@@ -143,13 +143,13 @@ def _fused_complex(pr, pi, off, a, b, xr, xi, g0, g1, gstep, l0, l1, t0, tb):
                 xi[r3, c] = dr10 * u1i + di10 * u1r + dr11 * u3i + di11 * u3r
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
-    sh = _log2(st)
+    sh = log2_int(st)
     for ii in range(i0, i1):
         for l in range(l0, l1):
             i = ii * istep + l
-            p = _pair_base(i, st, sh)
+            p = pair_base(i, st, sh)
             q = p + st
             o = uint64(off + 4 * i)
             r00 = pr[o]; r01 = pr[o + 1]; r10 = pr[o + 2]; r11 = pr[o + 3]
@@ -163,7 +163,7 @@ def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
                 xi[rq, c] = r10 * vpi + m10 * vpr + r11 * vqi + m11 * vqr
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts, sync):
     """Apply a planned real product in place to columns ``c0:c1`` of ``x`` (N, k).
 
@@ -210,7 +210,7 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts, sync
         barrier(sync, nparts, phases.shape[0] + 1)
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, nparts,
                   sync):
     """Planar complex twin of :func:`apply_real` (maps ``pr + i pi``, data ``xr + i xi``)."""

@@ -14,10 +14,10 @@ __all__ = ["run_real", "run_complex"]
 import numpy as np
 from numba import njit, uint64
 
-from .cpu import _OPTS, _group_base, _log2, _pair_base
+from .cpu import JIT_OPTIONS, group_base, log2_int, pair_base
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def _steps_real(pk, steps, s0, s1, x):
     # steps s0:s1 of a plan, in place on the vector x (length N)
     n = x.shape[0]
@@ -27,10 +27,10 @@ def _steps_real(pk, steps, s0, s1, x):
         if steps[s, 3] == 2:
             b = steps[s, 1]
             lo = min(a, b)
-            sh = _log2(lo)
+            sh = log2_int(lo)
             for g in range(n // 4):
                 # unsigned indices skip Numba's negative-index wraparound checks
-                x0 = uint64(_group_base(g, lo, sh))
+                x0 = uint64(group_base(g, lo, sh))
                 x1 = x0 + uint64(a)
                 x2 = x0 + uint64(b)
                 x3 = x1 + uint64(b)
@@ -45,9 +45,9 @@ def _steps_real(pk, steps, s0, s1, x):
                 x[x1] = pk[o + 12] * u1 + pk[o + 13] * u3
                 x[x3] = pk[o + 14] * u1 + pk[o + 15] * u3
         else:
-            sa = _log2(a)
+            sa = log2_int(a)
             for i in range(n // 2):
-                p = uint64(_pair_base(i, a, sa))
+                p = uint64(pair_base(i, a, sa))
                 q = p + uint64(a)
                 o = uint64(off + 4 * i)
                 vp = x[p]; vq = x[q]
@@ -55,7 +55,7 @@ def _steps_real(pk, steps, s0, s1, x):
                 x[q] = pk[o + 2] * vp + pk[o + 3] * vq
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def _steps_complex(pr, pi, steps, s0, s1, xr, xi):
     # planar complex twin of _steps_real
     n = xr.shape[0]
@@ -65,10 +65,10 @@ def _steps_complex(pr, pi, steps, s0, s1, xr, xi):
         if steps[s, 3] == 2:
             b = steps[s, 1]
             lo = min(a, b)
-            sh = _log2(lo)
+            sh = log2_int(lo)
             for g in range(n // 4):
                 # unsigned indices skip Numba's negative-index wraparound checks
-                x0 = uint64(_group_base(g, lo, sh))
+                x0 = uint64(group_base(g, lo, sh))
                 x1 = x0 + uint64(a)
                 x2 = x0 + uint64(b)
                 x3 = x1 + uint64(b)
@@ -92,9 +92,9 @@ def _steps_complex(pr, pi, steps, s0, s1, xr, xi):
                 xr[x3] = pr[o + 14] * u1r - pi[o + 14] * u1i + pr[o + 15] * u3r - pi[o + 15] * u3i
                 xi[x3] = pr[o + 14] * u1i + pi[o + 14] * u1r + pr[o + 15] * u3i + pi[o + 15] * u3r
         else:
-            sa = _log2(a)
+            sa = log2_int(a)
             for i in range(n // 2):
-                p = uint64(_pair_base(i, a, sa))
+                p = uint64(pair_base(i, a, sa))
                 q = p + uint64(a)
                 o = uint64(off + 4 * i)
                 vpr = xr[p]; vpi = xi[p]; vqr = xr[q]; vqi = xi[q]
@@ -104,7 +104,7 @@ def _steps_complex(pr, pi, steps, s0, s1, xr, xi):
                 xi[q] = pr[o + 2] * vpi + pi[o + 2] * vpr + pr[o + 3] * vqi + pi[o + 3] * vqr
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def run_real(pk, steps, segs, gathers, gin, gout, x, rows):
     """Return the planned real product applied to the vector ``x`` (first ``rows`` entries).
 
@@ -133,7 +133,7 @@ def run_real(pk, steps, segs, gathers, gin, gout, x, rows):
     return out
 
 
-@njit(**_OPTS)
+@njit(**JIT_OPTIONS)
 def run_complex(pr, pi, steps, segs, gathers, gin, gout, x, rows):
     """Planar complex twin of :func:`run_real` (``x`` interleaved complex, as returned)."""
     n = gathers.shape[1]
