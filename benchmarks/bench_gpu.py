@@ -18,7 +18,7 @@ Run on a machine with an NVIDIA GPU (target: under 4 minutes on one H100)::
    launch) and in place (:func:`kmatrix.cuda.apply_internal` on a kept buffer).  Ratios
    are baseline time / kmatrix time: above 1, kmatrix is faster.
 
-The goals checked at the end (from the GPU issue): BB* at N = 4096, batch 4096 at least
+The goals checked at the end: BB* at N = 4096, batch 4096 at least
 10x faster than the cuBLAS dense matmul; the DFT K-matrix within 4x of cuFFT.
 
 ``--sim-smoke`` runs the parity part with tiny sizes and the timing code on N = 16
@@ -205,7 +205,7 @@ def timing(cuda, deadline, sizes=(1024, 4096, 16384, 65536), batches=(1, 256, 40
 
 
 def goals(rows):
-    """The issue's two goals, read from the timing rows (None when not measured)."""
+    """The two performance goals, read from the timing rows (None when not measured)."""
     out = {}
     for r in rows:
         if r["dtype"] == "complex64" and r["N"] == 4096 and r["batch"] == 4096:
@@ -242,7 +242,8 @@ def main(argv=None):
     start = time.perf_counter()
     if not kc.is_available():
         print("CUDA is not available (no GPU, and NUMBA_ENABLE_CUDASIM is not set): "
-              "the real-GPU run is pending.")
+              "run this benchmark on a machine with an NVIDIA GPU, or with --sim-smoke "
+              "under NUMBA_ENABLE_CUDASIM=1.")
         return 2
     from numba import cuda
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Real-GPU check, one script for one short lease of a GPU machine:
+# Real-GPU check in one script, a few minutes on a machine with an NVIDIA GPU:
 # versions, the GPU test suite on the device (no simulator), then the parity and timing
 # benchmark.  Logs and the JSON go to OUTDIR.
 #

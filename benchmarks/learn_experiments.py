@@ -1,4 +1,4 @@
-"""Learnability experiments (the learning issue, items (a)-(e)), over several seeds.
+"""Learnability experiments (a)-(e) over several seeds: which targets ``km.fit`` recovers.
 
 (a) Hadamard, (b) DFT (width 1 with the bit reversal given; width 2 with nothing
 given), (c) random K-matrix teachers, (d) latent permutation recovery from data pairs
@@ -8,7 +8,7 @@ best low-rank approximation with the same number of parameters.
 Usage::
 
     python benchmarks/learn_experiments.py --quick      # 3 seeds, small n (~1 minute)
-    python benchmarks/learn_experiments.py              # 10 seeds, the issue's sizes
+    python benchmarks/learn_experiments.py              # 10 seeds, the full sizes
     python benchmarks/learn_experiments.py --large-seeds 3   # 3 seeds at n = 256 (~10 min)
 
 Success means ``rel_error <= 1e-6`` (``||K - T||_F / ||T||_F``); for (d) it means the

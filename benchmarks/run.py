@@ -1,4 +1,4 @@
-"""The CPU performance suite: every target of the performance issue, measured side by side.
+"""The CPU performance suite: kmatrix against its baselines and performance targets, side by side.
 
 Run ``python benchmarks/run.py [--quick] [--json FILE]``. Each row gives kmatrix's median
 time, the baseline's median time measured in the same process, the ratio, the target and

@@ -1,8 +1,8 @@
 """Sphinx configuration for the kmatrix documentation.
 
-Build (warnings are errors; the gallery scripts run during the build):
+Build (warnings are errors; the gallery examples run during the build):
 
-    sphinx-build -W --keep-going -b html docs docs/_build/html
+    python -m sphinx -W -b html docs docs/_build/html
 """
 
 import os
@@ -11,7 +11,6 @@ import sys
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 sys.path.insert(0, ROOT)  # document the checkout, not whatever kmatrix is installed
-sys.path.insert(0, os.path.join(HERE, "_ext"))
 
 import kmatrix  # noqa: E402
 
@@ -25,11 +24,12 @@ extensions = [
     "sphinx.ext.autosummary",
     "sphinx.ext.mathjax",
     "numpydoc",
-    "kmatrix_gallery",
+    "sphinx_gallery.gen_gallery",
 ]
 
 root_doc = "index"
-exclude_patterns = ["_build", "_generated", "Thumbs.db", ".DS_Store"]
+# gallery/ holds the example sources; sphinx-gallery turns them into auto_examples/.
+exclude_patterns = ["_build", "gallery", "Thumbs.db", ".DS_Store"]
 templates_path = []
 html_theme = "alabaster"
 html_static_path = []
@@ -48,6 +48,17 @@ autodoc_preserve_defaults = True  # show "np.float64", not "<class 'numpy.float6
 # No intersphinx: the build must work without network access (CI has none).
 nitpicky = False
 
-# kmatrix_gallery: scripts in docs/gallery/plot_*.py run at build time; a failing script
-# fails the build (a placeholder feature raises NotImplementedError: nothing is faked).
-kmatrix_gallery_timeout = 240
+# sphinx-gallery: every docs/gallery/plot_*.py runs at build time (Agg backend) and
+# becomes a page of docs/auto_examples/ with its output and figures; an example that
+# raises stops the build.
+sphinx_gallery_conf = {
+    "examples_dirs": "gallery",
+    "gallery_dirs": "auto_examples",
+    "filename_pattern": r"/plot_",
+    "within_subsection_order": "FileNameSortKey",
+    "abort_on_example_error": True,
+    "download_all_examples": False,
+    "write_computation_times": False,
+    "min_reported_time": 1,
+    "show_signature": False,
+}

@@ -70,12 +70,16 @@ def validate_twiddle(twiddle, check_finite=True):
 
     Raises ``TypeError`` for a non-numeric dtype or one that is not among the four
     supported ones, ``ValueError`` for a wrong rank or inconsistent axes.  Nothing is
-    cast: the caller chooses the dtype.
+    cast: the caller chooses the dtype.  An array in non-native byte order (say
+    ``>f8`` read from a big-endian file) is returned converted to native order, the
+    same values in the same dtype, as the kernels read native numbers.
     """
     if not isinstance(twiddle, np.ndarray):
         if hasattr(twiddle, "__cuda_array_interface__"):
             raise TypeError("twiddle must be a host numpy.ndarray, got a device array")
         twiddle = np.asarray(twiddle)
+    if not twiddle.dtype.isnative and twiddle.dtype.newbyteorder("=") in SUPPORTED_DTYPES:
+        twiddle = twiddle.astype(twiddle.dtype.newbyteorder("="))
     if twiddle.dtype not in SUPPORTED_DTYPES:
         raise TypeError(
             "twiddle dtype must be one of float32, float64, complex64, complex128; "

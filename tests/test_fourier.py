@@ -112,7 +112,7 @@ def test_bluestein_circulant_size(n, size):
 
 @given(st.integers(1, 300))
 def test_dft_certificate_width_one(n):
-    """Width 1 for every n (tighter than DESIGN.md's width 2 for powers of two)."""
+    """Width 1 for every n, the certificate table of docs/theory.rst (the paper's bound is width 2)."""
     for K in (km.dft(n), km.idft(n, norm="ortho")):
         assert K.width == 1
         assert K.expansion == expected_expansion(n)

@@ -1,16 +1,16 @@
-"""A hidden permutation recovered from data, shown as images.
-
-Data pairs ``Y = X[p]`` are generated with a random permutation ``p``.  ``km.fit``
-with ``parametrization="permutation"`` learns a relaxed Benes network (every 2x2 a
-"soft swap" ``[[s, 1 - s], [1 - s, s]]``); :func:`kmatrix.learn.round_permutation`
-snaps every switch and returns the exact permutation it routes.  The search is
-non-convex, so several random starts are run and the success rate is printed; the
-figure shows the true matrix, the learned relaxed operator and the rounded one for
-the first start that recovers ``p`` exactly.  The script fails if none does.
 """
+A hidden permutation recovered from data
+========================================
 
-import sys
-from pathlib import Path
+Data pairs ``Y = X[p]`` are generated with a random permutation ``p`` of size 16.
+``km.fit`` with ``parametrization="permutation"`` learns a relaxed Beneš network: every
+2x2 block is a "soft swap" ``[[s, 1 - s], [1 - s, s]]``.
+:func:`kmatrix.learn.round_permutation` then snaps every switch to 0 or 1 and returns the
+exact permutation that the rounded network routes.
+
+The search is not convex, so several random starts are run and the success rate is
+printed; the figure shows the first start that recovers ``p`` exactly.
+"""
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -18,17 +18,23 @@ import numpy as np
 import kmatrix as km
 from kmatrix.learn import round_permutation
 
-out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
 n = 16
 STARTS = 12
 rng = np.random.default_rng(7)
 p = rng.permutation(n)
 X = rng.standard_normal((n, 2 * n))
 Y = X[p]
+print(f"hidden permutation p = {p.tolist()}")
+
+# %%
+# Fit and round, from several random starts
+# -----------------------------------------
+#
+# ``round_permutation`` raises ``ValueError`` when the rounded switches do not route a
+# permutation; such a start counts as a failure.
 
 shown = None
 successes = 0
-print(f"hidden permutation p = {p.tolist()}")
 for seed in range(STARTS):
     res = km.fit(X=X, Y=Y, parametrization="permutation", method="adam", lr=0.05,
                  max_iter=1500, tol=1e-6, rng=seed)
@@ -36,7 +42,7 @@ for seed in range(STARTS):
         P, q = round_permutation(res, return_indices=True)
         exact = bool(np.array_equal(q, p))
     except ValueError:
-        P, q, exact = None, None, False
+        P, exact = None, False
     successes += exact
     print(f"start {seed}: relaxed rel. error {res.rel_error:.2e} after {res.n_iter} iterations, "
           f"rounded network {'recovers p exactly' if exact else 'does not recover p'}")
@@ -44,7 +50,14 @@ for seed in range(STARTS):
         shown = (res, P)
 print(f"exact recovery in {successes} of {STARTS} random starts")
 if shown is None:
-    sys.exit("no start recovered the permutation")
+    raise RuntimeError("no random start recovered the permutation")
+
+# %%
+# The true, the learned and the rounded operator
+# ----------------------------------------------
+#
+# The rounded operator is ``km.permutation(q)``, an exact K-matrix: ``P @ X`` equals
+# ``Y`` bit for bit.
 
 res, P = shown
 true = np.eye(n)[p]  # row i has its 1 in column p[i]: (true @ x) == x[p]
@@ -60,4 +73,3 @@ for ax, img, title in ((axes[0], true, "true permutation"),
     ax.set_yticks([])
 fig.colorbar(im, ax=axes, shrink=0.8)
 fig.suptitle(f"Permutation of size {n} recovered from {X.shape[1]} data pairs Y = X[p]")
-fig.savefig(out / "plot_permutation_recovery.png", dpi=100, bbox_inches="tight")
