@@ -157,7 +157,10 @@ def _layout(z, high, split):
         (1,) * split.parts, (split.chunk,))
     if z.chunks[:2] == want:
         return z
-    return z.rechunk(want + z.chunks[2:])
+    # one direct exchange: Dask's planner would otherwise stage the transpose through
+    # blocks of whole columns, which is what the schedule exists to avoid
+    block = split.chunk * max(z.chunks[2]) * z.dtype.itemsize
+    return z.rechunk(want + z.chunks[2:], block_size_limit=block)
 
 
 def _stage(op, z, high, factors, split, dtype, gradient=None):
@@ -233,7 +236,10 @@ def _as_dask(a, like):
     if a is None or hasattr(a, "__dask_graph__"):
         return a
     a = np.asarray(a)
-    return da.from_array(a, chunks=like.chunks[: a.ndim] if a.ndim == like.ndim else -1)
+    if a.ndim != like.ndim:
+        return da.from_array(a, chunks=-1)  # the shape check reports it
+    rows = like.chunks[0] if a.shape[0] == like.shape[0] else max(like.chunks[0])
+    return da.from_array(a, chunks=(rows,) + like.chunks[1:])
 
 
 def vjp(op, X, G):
