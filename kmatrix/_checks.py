@@ -18,6 +18,7 @@ __all__ = [
     "as_vector",
     "is_scalar",
     "is_device_array",
+    "is_dask_array",
 ]
 
 import numbers
@@ -175,4 +176,21 @@ def is_device_array(x):
     """Whether ``x`` is a GPU array (``__cuda_array_interface__``, or the CUDA simulator's)."""
     return not isinstance(x, np.ndarray) and (
         hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False) is True
+    )
+
+
+def is_dask_array(x):
+    """Whether ``x`` is a ``dask.array.Array`` (checked without importing Dask).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from kmatrix._checks import is_dask_array
+    >>> is_dask_array(np.ones(3))
+    False
+    """
+    return (
+        type(x).__module__.startswith("dask.")
+        and hasattr(x, "__dask_graph__")
+        and hasattr(x, "chunks")
     )

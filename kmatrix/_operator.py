@@ -8,7 +8,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from . import _algebra
 from ._apply import apply_twiddle
-from ._checks import check_dtype, is_device_array, is_scalar
+from ._checks import check_dtype, is_dask_array, is_device_array, is_scalar
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._plan import make_plan, pack
 
@@ -198,6 +198,10 @@ class KMatrix(LinearOperator):
         if type(x) is not np.ndarray:  # (the common case skips these: ~1 us per matvec)
             if is_device_array(x):
                 return x
+            if is_dask_array(x):  # lazy: the Dask back end is imported on first use
+                from .backends.dask import check_input
+
+                return check_input(x, n_expected, name)
             if issparse(x):
                 raise TypeError(
                     f"{name} expects a dense array; got a sparse {type(x).__name__} "
@@ -241,6 +245,10 @@ class KMatrix(LinearOperator):
             from .cuda import apply_device
 
             return apply_device(self, x)
+        if is_dask_array(x):
+            from .backends.dask import apply
+
+            return apply(self, x)
         dtype, packed, plan, dense, split, kdtype = self._route(x.dtype)
         if split:
             k = 1 if x.ndim == 1 else x.shape[1]
@@ -330,7 +338,9 @@ class KMatrix(LinearOperator):
             raise ValueError("scalar operands are not allowed with '@', use '*' instead")
         if isinstance(other, LinearOperator):
             return NotImplemented
-        x = np.asarray(other) if not is_device_array(other) else other
+        if is_dask_array(other) and other.ndim == 2:
+            return self.T.dot(other.T).T
+        x = np.asarray(other) if not (is_device_array(other) or is_dask_array(other)) else other
         if is_device_array(x):
             raise TypeError("x @ K with a device array x is not supported; use K.T @ x.T")
         if x.ndim == 1:

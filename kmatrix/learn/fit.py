@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_real
+from .._checks import check_real, is_dask_array
 from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
 from .._operator import KMatrix
 from ._problem import Progress, default_dtype, pair_data, positive_float, positive_int, target_data
@@ -188,6 +188,11 @@ def fit(
     if not (relax == "auto" if isinstance(relax, str) else isinstance(relax, bool)):
         raise ValueError(f"relax must be 'auto', True or False; got {relax!r}")
 
+    if any(is_dask_array(a) for a in (target, X, Y)):
+        raise TypeError(
+            "fit needs its data in memory as NumPy arrays; got a Dask array (fit on a "
+            "computed sample of columns, e.g. X[:, :k].compute(), Y[:, :k].compute())"
+        )
     if target is not None:
         Xd, Yd, data_dtype = target_data(target, probes, rng)
     else:

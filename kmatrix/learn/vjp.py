@@ -4,9 +4,10 @@ __all__ = ["vjp", "twiddle_vjp"]
 
 import numpy as np
 
-from .._threads import get_pool, n_threads
+from .._checks import is_dask_array
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
+from .._threads import get_pool, n_threads
 
 # The tape of one column is 2w*m*N entries; tiles are sized so that a thread's tape
 # stays near this many entries (8 MiB in float64), with 1 <= tile <= _MAX_TILE.
@@ -153,6 +154,10 @@ def vjp(K, X, G):
         from ..cuda import vjp_device
 
         return vjp_device(K, X, G)
+    if is_dask_array(X) or is_dask_array(G):
+        from ..backends.dask import vjp as dask_vjp
+
+        return dask_vjp(K, X, G)
     rows, cols = K.shape
     X = _check_array(X, "X", cols, f"({cols},) or ({cols}, k)")
     want = (rows,) if X.ndim == 1 else (rows, X.shape[1])
