@@ -295,9 +295,9 @@ class KMatrix(LinearOperator):
             Maximum number of threads (as in :mod:`scipy.fft`): ``n >= 1``, or ``-k``
             for ``usable cores + 1 - k`` (``-1``: all usable cores); values above the
             usable cores use all of them. None (default): :func:`~kmatrix.get_workers`
-            (:func:`~kmatrix.set_workers`, else ``KMATRIX_NUM_THREADS``, else all
-            usable cores). Only batches of 2 MiB or more use several threads; the
-            result is the same for every value.
+            (:func:`~kmatrix.set_workers`, else ``KMATRIX_NUM_THREADS``, else the
+            usable cores that no other process keeps busy). Only batches of 2 MiB or
+            more use several threads; the result is the same for every value.
 
         Returns
         -------

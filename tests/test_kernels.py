@@ -4,7 +4,6 @@ These call the kernel path directly (no small-operator dense shortcut), so every
 down to N = 2 exercises the compiled code, vector and batched, fused and single steps.
 """
 
-import os
 import threading
 from contextlib import contextmanager
 
