@@ -19,6 +19,7 @@ import scipy.fft
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _timing import machine, median_time, paired_median_times, table  # noqa: E402
+from bench_workers import bench_workers  # noqa: E402
 
 import kmatrix as km  # noqa: E402
 
@@ -190,6 +191,7 @@ def run(quick=False):
     bench_throughput(rows, rng, quick, (gemm, bw))
     bench_small(rows, rng, quick)
     bench_compile(rows)
+    bench_workers(rows, quick)
     return dict(machine=machine(), dgemm_gflops=gemm, copy_bandwidth_gbs=bw, rows=rows)
 
 

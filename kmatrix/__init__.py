@@ -14,6 +14,7 @@ True
 
 from . import cuda  # noqa: F401 - km.cuda.is_available(); imports no CUDA code
 from ._operator import KMatrix
+from ._threads import get_workers, set_workers
 from .constructors.basic import diag, identity, random
 from .constructors.circulant import circulant, convolution, toeplitz
 from .constructors.closure import kron
@@ -50,4 +51,6 @@ __all__ = [
     "vjp",
     "fit",
     "factorize",
+    "set_workers",
+    "get_workers",
 ]

@@ -5,13 +5,13 @@ copied (gathered, when the plan starts with a permutation) into a zero-padded wo
 array of the compute dtype -- planar real/imaginary for complex -- the kernels apply
 every factor in place, and the first ``rows`` entries are returned. A single vector
 ``(cols,)`` does all of that in one compiled call (:mod:`kmatrix.kernels.cpu_vector`).
-Large batches run on a small thread pool (the kernels and NumPy's copies release the
-GIL). Normally the threads share one work array (for real data, the output itself):
-each fills its rows, then takes its share of every phase's chunks or slabs, waiting
-for the others inside the kernel between phases (:func:`_run_rows`). Small ``N`` (one
-chunk) or a pool busy with another such job use column blocks instead, each thread
-with its own array and no waiting. Several Python threads may apply the same operator
-at once.
+Large batches run on up to ``workers`` threads (the kernels and NumPy's copies release
+the GIL). Normally the threads share one work array (for real data, the output itself):
+they fill it by blocks of rows, then take every phase's chunks or slabs one at a time,
+each phase complete before the next (:func:`_run_rows`). Small ``N`` (one chunk) uses
+column blocks instead, each with its own array. Either way the work is shared in units
+(:func:`~kmatrix._threads.share`), so the calling thread never waits for a thread that
+has not started. Several Python threads may apply the same operator at once.
 """
 
 __all__ = ["apply_twiddle"]
@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from ._threads import get_pool, n_threads, run_parts
+from ._threads import run_shared, share, threads_for
 
 # Work arrays smaller than this run on the calling thread: waking a worker takes 65-100 us
 # here (measured, rows shared by two threads against one: 1024 x 64 float64 0.53x,
@@ -29,7 +29,10 @@ from ._threads import get_pool, n_threads, run_parts
 _PARALLEL_MIN_BYTES = 1 << 21
 
 
-_NO_SYNC = np.zeros(1, dtype=np.int64)  # the kernels' counter argument when one thread runs
+_NO_SYNC = np.zeros(0, dtype=np.int64)  # the kernels' counters when one thread runs
+# Row blocks per thread in the row copies (fill, gathers, output) of a shared apply: a
+# few, so that a thread that starts late or is descheduled leaves little to wait for.
+_ROW_UNITS_PER_THREAD = 4
 _kernel_modules = {}
 
 
@@ -72,11 +75,11 @@ def _store(dest, work, sel):
         dest[...] = work[0][sel]
 
 
-def _column_blocks(n, k, itemsize):
+def _column_blocks(n, k, itemsize, nthreads):
     """Column ranges, one per worker thread, multiples of 8 columns (none shares a line)."""
     if n * k * itemsize < _PARALLEL_MIN_BYTES or k < 16:  # checked first: cheaper
         return [(0, k)]
-    nt = min(n_threads(), k // 8)
+    nt = min(nthreads, k // 8)
     if nt == 1:
         return [(0, k)]
     step = -(-k // nt)
@@ -139,8 +142,7 @@ def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out):
     _fill(out[:, c0:c1], x[:, c0:c1], plan.gather_in, 0, plan.size)
     tile, slab = _tiling(plan, c1 - c0, out.itemsize)
     for steps, phases in plan.segments:
-        cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, 0, 1,
-                       _NO_SYNC)
+        cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, _NO_SYNC)
 
 
 def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
@@ -175,10 +177,10 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
         steps, phases = seg
         head = (steps, phases, plan.chunk, slab)
         if complex_:
-            cpu.apply_complex(packed[0], packed[1], *head, work[0], work[1], 0, kb, tile, 0, 1,
+            cpu.apply_complex(packed[0], packed[1], *head, work[0], work[1], 0, kb, tile,
                               _NO_SYNC)
         else:
-            cpu.apply_real(packed, *head, work[0], 0, kb, tile, 0, 1, _NO_SYNC)
+            cpu.apply_real(packed, *head, work[0], 0, kb, tile, _NO_SYNC)
     sel = slice(0, rows) if plan.gather_out is None else plan.gather_out[:rows]
     if out is None:
         if not complex_:
@@ -191,36 +193,33 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
     return out
 
 
-def _row_parts(plan, k, width_bytes):
+def _row_parts(plan, k, width_bytes, nthreads):
     """Threads that can share one ``(N, k)`` work array by rows, phase by phase (1: none).
 
-    Each needs at least one chunk (or slab) of every phase. The plan must start and end
-    with a kernel segment: the waits inside the kernel calls then also separate the
-    fill, the row gathers between segments and the output copy.
+    At most ``nthreads``, and no more than any phase has chunks (or slabs). The plan
+    must start and end with a kernel segment (the shared path fills the work array
+    before it and copies the result out after it).
     """
     n = plan.size
     segs = plan.segments
     if (n * k * width_bytes < _PARALLEL_MIN_BYTES or not segs
             or not isinstance(segs[0], tuple) or not isinstance(segs[-1], tuple)):
         return 1
-    nt = n_threads()
-    if nt == 1:
+    if nthreads == 1:
         return 1
     _, slab = _tiling(plan, k, width_bytes)
     units = [n // plan.chunk if kind == 0 else plan.chunk // slab for kind in plan.phases[:, 0]]
-    return min(nt, *units)
+    return min(nthreads, *units)
 
 
 def _run_rows(packed, plan, x, rows, dtype, nparts):
-    """Apply the plan to the 2-D ``x`` on ``nparts`` threads sharing one work array.
+    """Apply the plan to the 2-D ``x`` on up to ``nparts`` threads sharing one work array.
 
-    Each thread fills its rows of the work array, does its share of every phase of
-    every kernel segment and its rows of every row gather between segments, and copies
-    its rows of the result out. The threads wait for each other inside each kernel call,
-    before every phase and at its end, which also orders the row copies around it.
-    Whole-batch tiles amortize each 2x2 map's loads over every column (4096 x 256
-    float64: 2.8 ms against 3.4-3.6 ms with column blocks). Returns None, having done
-    nothing, if another such job holds the pool.
+    Stage by stage, each complete before the next starts: fill the work array (blocks of
+    rows), every kernel segment (its phases' chunks or slabs, shared inside the kernel
+    call) and row gather between segments (blocks of rows), copy the result out (blocks
+    of rows). Whole-batch tiles amortize each 2x2 map's loads over every column (4096 x
+    256 float64: 2.8 ms against 3.4-3.6 ms with column blocks).
     """
     cpu = _cpu()
     n, k = plan.size, x.shape[1]
@@ -235,38 +234,52 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
     spare = [_scratch_array(("g", 0, i), (n, k), real_dtype) for i in range(len(srcs))
              ] if plan.has_gathers else None
     tile, slab = _tiling(plan, k, real_dtype.itemsize * len(srcs))
-    # one wait counter per kernel segment
-    syncs = np.zeros((len(plan.segments), 1), dtype=np.int64)
+    nblocks = min(n, _ROW_UNITS_PER_THREAD * nparts)
+    # one set of counters per stage: the fill, each segment (a kernel's: two per phase),
+    # the output copy
+    counters = [np.zeros(2, np.int64)] + [
+        np.zeros(2 * len(seg[1]) if isinstance(seg, tuple) else 2, np.int64)
+        for seg in plan.segments
+    ] + [np.zeros(2, np.int64)]
 
-    def job(part):
-        r0, r1 = part * n // nparts, (part + 1) * n // nparts
+    def rows_of(u):
+        return u * n // nblocks, (u + 1) * n // nblocks
+
+    def fill(u):
+        r0, r1 = rows_of(u)
         for w, src in zip(work, srcs):
             _fill(w, src, plan.gather_in, r0, r1)
+
+    def job():
+        share(counters[0], 0, nblocks, fill)
         cur, other = work, spare
-        for seg, sync in zip(plan.segments, syncs):
+        for seg, sync in zip(plan.segments, counters[1:]):
             if not isinstance(seg, tuple):
-                for a, b in zip(cur, other):
-                    np.take(a, seg[r0:r1], axis=0, out=b[r0:r1])
+                def gather(u, cur=cur, other=other, seg=seg):
+                    r0, r1 = rows_of(u)
+                    for a, b in zip(cur, other):
+                        np.take(a, seg[r0:r1], axis=0, out=b[r0:r1])
+
+                share(sync, 0, nblocks, gather)
                 cur, other = other, cur
                 continue
             head = (seg[0], seg[1], plan.chunk, slab)
             if complex_:
-                cpu.apply_complex(*packed, *head, *cur, 0, k, tile, part, nparts, sync)
+                cpu.apply_complex(*packed, *head, *cur, 0, k, tile, sync)
             else:
-                cpu.apply_real(packed, *head, cur[0], 0, k, tile, part, nparts, sync)
+                cpu.apply_real(packed, *head, cur[0], 0, k, tile, sync)
         if in_place:
             return
-        o0, o1 = min(r0, rows), min(r1, rows)
-        sel = slice(o0, o1) if plan.gather_out is None else plan.gather_out[o0:o1]
-        _store(out[o0:o1], cur, sel)
 
-    def release():
-        from .kernels.sync import RELEASE
+        def store(u):
+            r0, r1 = rows_of(u)
+            o0, o1 = min(r0, rows), min(r1, rows)
+            sel = slice(o0, o1) if plan.gather_out is None else plan.gather_out[o0:o1]
+            _store(out[o0:o1], cur, sel)
 
-        syncs[:] += RELEASE  # ends every wait; a lost race only makes a count larger
+        share(counters[-1], 0, nblocks, store)
 
-    if not run_parts(job, nparts, release):
-        return None
+    run_shared(job, nparts, counters)
     return out[:rows]
 
 
@@ -279,14 +292,15 @@ def _apply_vector(packed, plan, x, rows, dtype):
     return vec.run_real(packed, *plan.program, x, rows)
 
 
-def apply_twiddle(packed, plan, x, rows, dtype, dense=None):
+def apply_twiddle(packed, plan, x, rows, dtype, dense=None, workers=None):
     """Return ``S_rows E S_cols^T x`` for a planned twiddle.
 
     ``packed`` is :func:`~kmatrix._plan.pack` of the twiddle cast to ``dtype`` -- for a
     complex ``dtype`` a pair ``(real, imag)`` of packed arrays; ``plan`` its
     :class:`~kmatrix._plan.Plan`. ``x`` is a host array of shape ``(cols,)`` or
     ``(cols, k)``, ``cols <= N``. ``dense``, when given, is the ``(rows, cols)`` matrix,
-    used instead of the kernel (small operators, where BLAS wins).
+    used instead of the kernel (small operators, where BLAS wins). ``workers``: the
+    threads a large batch may use (None: :func:`~kmatrix._threads.get_workers`).
     """
     if dense is not None:
         # ndarray.dot, as the `@` fast path uses: every entry point gives identical bits
@@ -297,20 +311,20 @@ def apply_twiddle(packed, plan, x, rows, dtype, dense=None):
     if k == 0:
         return np.zeros((rows, 0), dtype=dtype)
     width = np.finfo(dtype).dtype.itemsize * (2 if dtype.kind == "c" else 1)
-    nparts = _row_parts(plan, k, width)
+    nthreads = 1 if plan.size * k * width < _PARALLEL_MIN_BYTES else threads_for(workers)
+    nparts = _row_parts(plan, k, width, nthreads)
     if nparts > 1:
-        out = _run_rows(packed, plan, x, rows, dtype, nparts)
-        if out is not None:
-            return out
-    blocks = _column_blocks(plan.size, k, width)
+        return _run_rows(packed, plan, x, rows, dtype, nparts)
+    blocks = _column_blocks(plan.size, k, width, nthreads)
     if len(blocks) == 1:
         return _run_block(packed, plan, x, rows, dtype, 0, k, None)
     in_place = _in_place(plan, rows, dtype)
     out = np.empty((plan.size if in_place else rows, k), dtype=dtype)
     run = _run_in_place if in_place else _run_block
-    args = (packed, plan, x, rows, dtype)
-    futures = [get_pool().submit(run, *args, c0, c1, out) for c0, c1 in blocks[1:]]
-    run(*args, *blocks[0], out)
-    for f in futures:
-        f.result()
+    counter = np.zeros(2, np.int64)
+
+    def job():
+        share(counter, 0, len(blocks), lambda u: run(packed, plan, x, rows, dtype, *blocks[u], out))
+
+    run_shared(job, len(blocks), [counter])
     return out[:rows]

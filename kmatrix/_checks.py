@@ -11,6 +11,7 @@ __all__ = [
     "check_dtype",
     "value_dtype",
     "check_size",
+    "check_workers",
     "shape_pair",
     "check_real",
     "check_norm",
@@ -88,6 +89,27 @@ def check_size(n, name="n", minimum=1):
     if n < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {n}")
     return n
+
+
+def check_workers(workers, cores, name="workers"):
+    """A thread count as scipy.fft reads ``workers``: an int ``>= 1`` as given, or ``-k``
+    (``1 <= k <= cores``) for ``cores + 1 - k``, so ``-1`` is all ``cores``."""
+    if isinstance(workers, (bool, np.bool_)):
+        raise TypeError(f"{name} must be an integer; got {workers!r}")
+    try:
+        workers = operator.index(workers)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer or None; got {workers!r}") from None
+    if workers == 0:
+        raise ValueError(f"{name} must be a positive or a negative integer; got 0")
+    if workers < 0:
+        if workers < -cores:
+            raise ValueError(
+                f"{name} must not be less than -{cores} (-1 is all {cores} usable cores); "
+                f"got {workers}"
+            )
+        workers += cores + 1
+    return workers
 
 
 def shape_pair(shape, name="shape"):

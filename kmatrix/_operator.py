@@ -11,6 +11,7 @@ from ._apply import apply_twiddle
 from ._checks import check_dtype, is_dask_array, is_device_array, is_scalar
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._plan import make_plan, pack
+from ._threads import threads_for
 
 _NUMERIC_KINDS = "biufc"
 # Operators with internal size up to this are applied as a cached dense matrix.
@@ -240,7 +241,7 @@ class KMatrix(LinearOperator):
         self._cache[key] = route
         return route
 
-    def _apply(self, x):
+    def _apply(self, x, workers=None):
         if is_device_array(x):
             from .cuda import apply_device
 
@@ -253,12 +254,12 @@ class KMatrix(LinearOperator):
         if split:
             k = 1 if x.ndim == 1 else x.shape[1]
             stacked = np.concatenate([x.real.reshape(-1, k), x.imag.reshape(-1, k)], axis=1)
-            y = apply_twiddle(packed, plan, stacked, self.shape[0], kdtype)
+            y = apply_twiddle(packed, plan, stacked, self.shape[0], kdtype, workers=workers)
             out = np.empty((self.shape[0], k), dtype=dtype)
             out.real = y[:, :k]
             out.imag = y[:, k:]
             return out[:, 0] if x.ndim == 1 else out
-        return apply_twiddle(packed, plan, x, self.shape[0], dtype, dense)
+        return apply_twiddle(packed, plan, x, self.shape[0], dtype, dense, workers)
 
     def _matvec(self, x):
         return self._apply(x)
@@ -272,44 +273,110 @@ class KMatrix(LinearOperator):
     def _rmatmat(self, x):
         return self.H._apply(x)
 
-    def matvec(self, x):
-        """Return ``K @ x`` for ``x`` of shape ``(cols,)`` (or ``(cols, 1)``)."""
+    def matvec(self, x, workers=None):
+        """Return ``K @ x`` for ``x`` of shape ``(cols,)`` (or ``(cols, 1)``).
+
+        ``workers`` is accepted for a uniform signature (see :meth:`matmat`); one vector
+        is applied on the calling thread.
+
+        Examples
+        --------
+        >>> import numpy as np, kmatrix as km
+        >>> km.identity(4).matvec(np.arange(4.0))
+        array([0., 1., 2., 3.])
+        """
+        workers = _workers(workers)
         x = self._check_input(x, self.shape[1], "matvec")
         if x.ndim == 2 and x.shape[1] != 1:
             raise ValueError(
                 f"matvec expects shape ({self.shape[1]},) or ({self.shape[1]}, 1); got {x.shape}"
             )
-        return self._apply(x)
+        return self._apply(x, workers)
 
-    def matmat(self, x):
-        """Return ``K @ X`` for ``X`` of shape ``(cols, k)``."""
+    def matmat(self, x, workers=None):
+        """Return ``K @ X`` for ``X`` of shape ``(cols, k)``.
+
+        Parameters
+        ----------
+        x : array_like, shape (cols, k)
+        workers : int, optional
+            Maximum number of threads (as in :mod:`scipy.fft`): ``n >= 1``, or ``-k``
+            for ``usable cores + 1 - k`` (``-1``: all usable cores); values above the
+            usable cores use all of them. None (default): :func:`~kmatrix.get_workers`
+            (:func:`~kmatrix.set_workers`, else ``KMATRIX_NUM_THREADS``, else the
+            usable cores that no other process keeps busy). Only batches of 2 MiB or
+            more use several threads; the result is the same for every value.
+
+        Returns
+        -------
+        ndarray, shape (rows, k)
+            Of dtype ``numpy.result_type(K.dtype, x.dtype)``.
+
+        Examples
+        --------
+        >>> import numpy as np, kmatrix as km
+        >>> K = km.random(1024, rng=0)
+        >>> X = np.ones((1024, 256))
+        >>> np.array_equal(K.matmat(X, workers=1), K.matmat(X, workers=-1))
+        True
+        """
+        workers = _workers(workers)
         x = self._check_input(x, self.shape[1], "matmat")
         if x.ndim != 2:
             raise ValueError(
                 f"matmat expects a 2-D array of shape ({self.shape[1]}, k); got shape {x.shape}"
             )
-        return self._apply(x)
+        return self._apply(x, workers)
 
-    def rmatvec(self, x):
-        """Return ``K.H @ x`` for ``x`` of shape ``(rows,)``."""
+    def rmatvec(self, x, workers=None):
+        """Return ``K.H @ x`` for ``x`` of shape ``(rows,)`` (``workers``: see :meth:`matvec`).
+
+        Examples
+        --------
+        >>> import numpy as np, kmatrix as km
+        >>> km.identity(4).rmatvec(np.arange(4.0))
+        array([0., 1., 2., 3.])
+        """
+        workers = _workers(workers)
         x = self._check_input(x, self.shape[0], "rmatvec")
         if x.ndim == 2 and x.shape[1] != 1:
             raise ValueError(
                 f"rmatvec expects shape ({self.shape[0]},) or ({self.shape[0]}, 1); got {x.shape}"
             )
-        return self.H._apply(x)
+        return self.H._apply(x, workers)
 
-    def rmatmat(self, x):
-        """Return ``K.H @ X`` for ``X`` of shape ``(rows, k)``."""
+    def rmatmat(self, x, workers=None):
+        """Return ``K.H @ X`` for ``X`` of shape ``(rows, k)`` (``workers``: see :meth:`matmat`).
+
+        Examples
+        --------
+        >>> import numpy as np, kmatrix as km
+        >>> K = km.random(8, rng=0)
+        >>> X = np.ones((8, 3))
+        >>> np.allclose(K.rmatmat(X, workers=2), K.toarray().T @ X)
+        True
+        """
+        workers = _workers(workers)
         x = self._check_input(x, self.shape[0], "rmatmat")
         if x.ndim != 2:
             raise ValueError(
                 f"rmatmat expects a 2-D array of shape ({self.shape[0]}, k); got shape {x.shape}"
             )
-        return self.H._apply(x)
+        return self.H._apply(x, workers)
 
-    def dot(self, x):
-        """``K @ x`` for arrays, the product K-matrix for a :class:`KMatrix`, ``c * K`` for scalars."""
+    def dot(self, x, workers=None):
+        """``K @ x`` for arrays, the product K-matrix for a :class:`KMatrix`, ``c * K`` for scalars.
+
+        ``workers``: the threads of an array product, see :meth:`matmat`.
+
+        Examples
+        --------
+        >>> import numpy as np, kmatrix as km
+        >>> K = km.random(8, rng=0)
+        >>> np.allclose(K.dot(np.eye(8), workers=1), K.toarray())
+        True
+        """
+        workers = _workers(workers)
         if isinstance(x, KMatrix):
             return _compose(self, x)
         if isinstance(x, LinearOperator):
@@ -317,7 +384,7 @@ class KMatrix(LinearOperator):
         if is_scalar(x):
             return self._scaled(x)
         x = self._check_input(x, self.shape[1], "KMatrix @ x")
-        return self._apply(x)
+        return self._apply(x, workers)
 
     def __matmul__(self, other):
         fast = self._fast
@@ -482,6 +549,11 @@ class KMatrix(LinearOperator):
         if isinstance(other, KMatrix):
             return self + (-other)
         return super().__sub__(other)
+
+
+def _workers(workers):
+    # an explicit workers= is checked whatever the input (None: the default, read when used)
+    return workers if workers is None else threads_for(workers)
 
 
 def _compose(a, b):

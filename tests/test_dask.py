@@ -180,25 +180,21 @@ def test_fit_refuses_dask_data_without_computing_it():
         km.fit(X=X, Y=X, method="adam")
 
 
-def test_tasks_run_one_kernel_thread_and_restore_the_setting(monkeypatch):
-    from kmatrix._threads import n_threads
-
-    monkeypatch.setenv("KMATRIX_NUM_THREADS", "2")
+def test_tasks_run_one_kernel_thread(monkeypatch):
     seen = []
+    real_dot = km.KMatrix.dot
+
+    def spy(self, x, workers=None):
+        if isinstance(x, np.ndarray):  # a task's chunk, not the Dask array itself
+            seen.append(workers)
+        return real_dot(self, x, workers=workers)
+
+    monkeypatch.setattr(km.KMatrix, "dot", spy)
     K = km.random(64, rng=0)
-
-    def spy(block):
-        seen.append(n_threads())
-        return block
-
     x = da.ones((64, 8), chunks=(64, 4))
-    (K @ x).map_blocks(spy, dtype=float).compute(scheduler="sync")
-    with dask.config.set(scheduler="sync"):
-        from kmatrix.backends.dask import _one_kernel_thread
-
-        with _one_kernel_thread():
-            assert n_threads() == 1
-    assert os.environ["KMATRIX_NUM_THREADS"] == "2"
+    y = (K @ x).compute(scheduler="sync")
+    np.testing.assert_allclose(y, K.toarray() @ np.ones((64, 8)))
+    assert seen == [1, 1]
 
 
 def test_distributed_local_cluster():

@@ -4,7 +4,6 @@ These call the kernel path directly (no small-operator dense shortcut), so every
 down to N = 2 exercises the compiled code, vector and batched, fused and single steps.
 """
 
-import os
 import threading
 from contextlib import contextmanager
 
@@ -85,27 +84,24 @@ def test_fused_and_single_steps_planned():
 
 @contextmanager
 def threads(nt, chunk_rows=None):
-    """``nt`` worker threads used from the smallest work array on; plans built inside
-    use ``chunk_rows`` (small chunks give every phase several chunks to share out)."""
+    """``nt`` worker threads used from the smallest work array on (more than the cores
+    if asked: the cores this process may use are then taken to be ``nt``); plans built
+    inside use ``chunk_rows`` (small chunks give every phase several chunks to share)."""
     import kmatrix._apply as ap
     import kmatrix._plan as plan_mod
     import kmatrix._threads as thr
 
-    old = ap._PARALLEL_MIN_BYTES, os.environ.get("KMATRIX_NUM_THREADS")
+    old = ap._PARALLEL_MIN_BYTES, thr.usable_cores
     old_chunk = plan_mod.CHUNK_ROWS
+    cores = thr.usable_cores()
     try:
-        os.environ["KMATRIX_NUM_THREADS"] = str(nt)
+        thr.usable_cores = lambda: max(nt, cores)
         ap._PARALLEL_MIN_BYTES = 0 if nt > 1 else old[0]
-        thr._pool = None
         plan_mod.CHUNK_ROWS = chunk_rows
-        yield
+        with km.set_workers(nt):
+            yield
     finally:
-        ap._PARALLEL_MIN_BYTES = old[0]
-        if old[1] is None:
-            os.environ.pop("KMATRIX_NUM_THREADS", None)
-        else:
-            os.environ["KMATRIX_NUM_THREADS"] = old[1]
-        thr._pool = None  # the next apply makes a pool of the restored size
+        ap._PARALLEL_MIN_BYTES, thr.usable_cores = old
         plan_mod.CHUNK_ROWS = old_chunk
 
 
@@ -117,7 +113,7 @@ def test_column_blocks_on_threads_match_serial(K, seed, k):
     with threads(1):
         serial = kernel_apply(K, X)
     with threads(3):
-        assert len(ap._column_blocks(K.internal_size, k, 8)) > 1
+        assert len(ap._column_blocks(K.internal_size, k, 8, 3)) > 1
         threaded = kernel_apply(K, X)
     np.testing.assert_array_equal(threaded, serial)
     assert threaded.shape == (K.shape[0], k) and threaded.flags.c_contiguous
@@ -132,7 +128,7 @@ def test_rows_shared_by_threads_match_serial(K, seed, k, nt):
     with threads(nt, chunk_rows=4):
         plan = K._plan()  # built with 4-row chunks: phases have several chunks
         width = np.finfo(K.dtype).dtype.itemsize * (2 if K.dtype.kind == "c" else 1)
-        shared = ap._row_parts(plan, k, width)
+        shared = ap._row_parts(plan, k, width, nt)
         threaded = kernel_apply(K, X)
     with threads(1):
         serial = kernel_apply(K, X)  # same plan, one thread, column path
@@ -161,56 +157,60 @@ def test_row_parallel_path_taken_and_exact(make, parts):
     with threads(2):
         dtype = np.result_type(K.dtype, X.dtype)
         width = np.finfo(dtype).dtype.itemsize * (2 if dtype.kind == "c" else 1)
-        assert ap._row_parts(K._plan(), 48, width) == parts
+        assert ap._row_parts(K._plan(), 48, width, 2) == parts
         threaded = kernel_apply(K, X)
     with threads(1):
         serial = kernel_apply(K, X)
     np.testing.assert_array_equal(threaded, serial)
 
 
-def test_run_parts_errors_busy_pool_and_fallback():
+def test_failed_part_releases_the_others_and_is_raised():
     import kmatrix._threads as thr
 
-    released = threading.Event()
+    counter = np.zeros(2, np.int64)
+    started = threading.Event()
 
-    def failing(part):
-        if part == 1:
-            raise ValueError("part 1 failed")
-        assert released.wait(10)  # a part waiting for the failed one is let go
+    def do(u):
+        if threading.current_thread() is not main:
+            started.set()
+            raise ValueError("unit failed")
+        assert started.wait(10)  # the failing thread holds a unit this one waits for
 
-    seen = []
+    main = threading.current_thread()
     with threads(2):
-        with pytest.raises(ValueError, match="part 1 failed"):
-            thr.run_parts(failing, 2, released.set)
-        assert thr.run_parts(seen.append, 2, lambda: None) is True
-        assert sorted(seen) == [0, 1]
+        with pytest.raises(ValueError, match="unit failed"):
+            thr.run_shared(lambda: thr.share(counter, 0, 1000, do), 2, [counter])
+        assert counter[1] >= thr._sync().RELEASE  # every wait was ended
         K = km.random(256, rng=0)
         X = rand(np.random.default_rng(0), (256, 32), K.dtype)
-        with thr._parts_lock:  # another job holds the pool: run without it, same result
-            assert thr.run_parts(failing, 2, released.set) is False
-            busy = kernel_apply(K, X)
+        after = kernel_apply(K, X)  # the pool still works
     with threads(1):
-        np.testing.assert_array_equal(busy, kernel_apply(K, X))
+        np.testing.assert_array_equal(after, kernel_apply(K, X))
 
 
-def test_thread_count_raised_after_the_pool_exists():
-    # a row job needs all its parts running at once: with a pool sized for the old
-    # count, a part would wait in its queue while the others wait for it, forever
+def test_apply_finishes_when_the_pool_is_busy():
+    # the calling thread takes every unit that no pool thread has taken: an apply never
+    # waits for a pool thread to start (here: all of them blocked by other work)
     import kmatrix._threads as thr
 
     K = km.random(1024, rng=0)
     X = rand(np.random.default_rng(1), (1024, 64), K.dtype)
     with threads(1):
         serial = kernel_apply(K, X)
-    with threads(2):
-        kernel_apply(K, X)  # the pool now has two workers
-        os.environ["KMATRIX_NUM_THREADS"] = "4"
-        result = []
-        t = threading.Thread(target=lambda: result.append(kernel_apply(K, X)), daemon=True)
-        t.start()
-        t.join(60)
-        assert not t.is_alive(), "deadlocked"
-        assert thr._pool_workers == 4
+    gate = threading.Event()
+    with threads(4):
+        pool = thr.get_pool()
+        blockers = [pool.submit(gate.wait, 60) for _ in range(thr._pool_size)]
+        try:
+            result = []
+            t = threading.Thread(target=lambda: result.append(kernel_apply(K, X)), daemon=True)
+            t.start()
+            t.join(60)
+            assert not t.is_alive(), "waited for a busy pool"
+        finally:
+            gate.set()
+        for b in blockers:
+            b.result()
     np.testing.assert_array_equal(result[0], serial)
 
 
@@ -221,12 +221,15 @@ def test_kernel_waits_end_on_release():
     K = km.random(256, rng=0)
     plan = K._plan()
     steps, phases = plan.segments[0]
-    x = np.zeros((256, 8))
-    sync = np.array([RELEASE], dtype=np.int64)  # as left by a failed partner thread
-    # part 0 of 2 alone: without the release every wait would spin forever
+    x = np.random.default_rng(0).standard_normal((256, 8))
+    before = x.copy()
+    # as left by a failed partner thread: every counter released
+    sync = np.full(2 * len(phases), RELEASE, dtype=np.int64)
+    # without the release this call would do every unit; it does none and returns
     cpu.apply_real(K._packed(np.dtype(np.float64)), steps, phases, plan.chunk, 1, x, 0, 8, 8,
-                   0, 2, sync)
-    assert sync[0] == RELEASE + len(phases) + 1
+                   sync)
+    np.testing.assert_array_equal(x, before)
+    assert (sync[0::2] == RELEASE + 1).all() and (sync[1::2] == RELEASE).all()
 
 
 def test_phases_split_at_chunk_rows(monkeypatch):

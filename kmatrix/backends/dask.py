@@ -17,9 +17,6 @@ parallelism, and a pool of kernel threads per task would oversubscribe the worke
 
 __all__ = ["check_input", "apply", "vjp"]
 
-import os
-import threading
-from contextlib import contextmanager
 from operator import getitem
 
 import numpy as np
@@ -37,46 +34,19 @@ _NUMERIC_KINDS = "biufc"
 
 
 # ---------------------------------------------------------------- one kernel thread per task
-# The kernels size their thread pool from KMATRIX_NUM_THREADS at every call. While any
-# Dask task of this process runs a kernel, the variable is held at 1 and restored after
-# the last one ends.
-_ENV = "KMATRIX_NUM_THREADS"
-_env_lock = threading.Lock()
-_env_state = {"depth": 0, "saved": None}
-
-
-@contextmanager
-def _one_kernel_thread():
-    with _env_lock:
-        if _env_state["depth"] == 0:
-            _env_state["saved"] = os.environ.get(_ENV)
-            os.environ[_ENV] = "1"
-        _env_state["depth"] += 1
-    try:
-        yield
-    finally:
-        with _env_lock:
-            _env_state["depth"] -= 1
-            if _env_state["depth"] == 0:
-                if _env_state["saved"] is None:
-                    os.environ.pop(_ENV, None)
-                else:
-                    os.environ[_ENV] = _env_state["saved"]
-
-
+# Dask runs one task per worker thread: each task applies its chunk on one kernel thread,
+# so the worker's threads are not oversubscribed.
 def _run(op, block):
     """``op @ block`` on one kernel thread (a 1-column block runs the vector path)."""
-    with _one_kernel_thread():
-        if block.ndim == 2 and block.shape[1] == 1:
-            return op.dot(block[:, 0])[:, None]
-        return op.dot(block)
+    if block.ndim == 2 and block.shape[1] == 1:
+        return op.dot(block[:, 0], workers=1)[:, None]
+    return op.dot(block, workers=1)
 
 
 def _run_vjp(op, x, g):
     from ..learn.vjp import vjp as host_vjp
 
-    with _one_kernel_thread():
-        return host_vjp(op, x, g)
+    return host_vjp(op, x, g, workers=1)
 
 
 # ---------------------------------------------------------------- checks

@@ -15,8 +15,8 @@ A BB* is then three sweeps over the data instead of one per factor ("four-step"
 blocking). Data is an ``(N, k)`` C-ordered array; within a chunk or slab the kernel
 walks column tiles and the innermost loop runs over the batch, so it vectorizes.
 Complex data is planar (separate real and imaginary arrays). Kernels work in place,
-on the column range ``c0:c1`` and one share of the chunks or slabs only, and release
-the GIL, so threads can share an array.
+on the column range ``c0:c1``, and release the GIL; threads sharing an array take its
+chunks or slabs one at a time (:mod:`kmatrix.kernels.sync`).
 """
 
 __all__ = [
@@ -27,7 +27,7 @@ __all__ = [
 
 from numba import njit, uint64
 
-from .sync import barrier
+from .sync import finish, take, wait_done
 
 TILE = 256  # max columns per tile: wider tiles amortize twiddle loads (measured best)
 JIT_OPTIONS = dict(cache=True, nogil=True, fastmath={"contract"}, error_model="numpy")
@@ -164,17 +164,73 @@ def _single_complex(pr, pi, off, st, xr, xi, i0, i1, istep, l0, l1, t0, tb):
 
 
 @njit(**JIT_OPTIONS)
-def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts, sync):
+def _unit_real(pk, steps, s0, s1, kind, chunk, slab, x, outer, c0, c1, tb):
+    # steps s0:s1 of one phase on chunk (kind 0) or slab (kind 1) number `outer`
+    n = x.shape[0]
+    for t0 in range(c0, c1, tb):
+        w = min(tb, c1 - t0)
+        for s in range(s0, s1):
+            a = steps[s, 0]
+            off = steps[s, 2]
+            if steps[s, 3] == 2:
+                if kind == 0:
+                    q = chunk // 4
+                    _fused_real(pk, off, a, steps[s, 1], x, outer, outer + 1, q, 0, q, t0, w)
+                else:
+                    l0 = outer * slab
+                    _fused_real(pk, off, a, steps[s, 1], x, 0, n // (4 * chunk), chunk,
+                                l0, l0 + slab, t0, w)
+            else:
+                if kind == 0:
+                    h = chunk // 2
+                    _single_real(pk, off, a, x, outer, outer + 1, h, 0, h, t0, w)
+                else:
+                    l0 = outer * slab
+                    _single_real(pk, off, a, x, 0, n // (2 * chunk), chunk,
+                                 l0, l0 + slab, t0, w)
+
+
+@njit(**JIT_OPTIONS)
+def _unit_complex(pr, pi, steps, s0, s1, kind, chunk, slab, xr, xi, outer, c0, c1, tb):
+    # planar complex twin of _unit_real
+    n = xr.shape[0]
+    for t0 in range(c0, c1, tb):
+        w = min(tb, c1 - t0)
+        for s in range(s0, s1):
+            a = steps[s, 0]
+            off = steps[s, 2]
+            if steps[s, 3] == 2:
+                if kind == 0:
+                    q = chunk // 4
+                    _fused_complex(pr, pi, off, a, steps[s, 1], xr, xi, outer, outer + 1,
+                                   q, 0, q, t0, w)
+                else:
+                    l0 = outer * slab
+                    _fused_complex(pr, pi, off, a, steps[s, 1], xr, xi, 0,
+                                   n // (4 * chunk), chunk, l0, l0 + slab, t0, w)
+            else:
+                if kind == 0:
+                    h = chunk // 2
+                    _single_complex(pr, pi, off, a, xr, xi, outer, outer + 1, h, 0, h, t0, w)
+                else:
+                    l0 = outer * slab
+                    _single_complex(pr, pi, off, a, xr, xi, 0, n // (2 * chunk), chunk,
+                                    l0, l0 + slab, t0, w)
+
+
+@njit(**JIT_OPTIONS)
+def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, sync):
     """Apply a planned real product in place to columns ``c0:c1`` of ``x`` (N, k).
 
     ``pk``: packed 2x2 maps; ``steps`` (int64, (S, 4)): ``(a, b, offset, nfactors)``
     with strides ``a`` (first) and ``b`` (second, fused steps only); ``phases`` (int64,
     (P, 3)): ``(kind, first step, end step)`` with kind 0 = chunk, 1 = slab; ``chunk``
     is ``C`` and ``slab`` is ``L`` (see the module docstring); ``tb`` the column tile.
-    Only share ``part`` of ``nparts`` equal shares of each phase's chunks (or slabs) is
-    done; with ``nparts > 1``, ``nparts`` threads make this call at once on one array and
-    wait for each other (on the int64 counter ``sync``, zero at the start) before each
-    phase and at the end.
+    ``sync``: empty when one thread does the whole call; otherwise ``2 P`` int64
+    counters, zero at the start, shared by threads that make this call at once on one
+    array: they take the chunks (or slabs) of phase ``p`` one by one from ``sync[2p]``,
+    count the finished ones in ``sync[2p + 1]``, and wait for the whole phase before
+    the next (:mod:`kmatrix.kernels.sync`). Each returns once every phase is done.
     """
     n = x.shape[0]
     for ph in range(phases.shape[0]):
@@ -182,37 +238,21 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, part, nparts, sync
         s0 = phases[ph, 1]
         s1 = phases[ph, 2]
         nouter = n // chunk if kind == 0 else chunk // slab
-        if nparts > 1:
-            barrier(sync, nparts, ph + 1)
-        for outer in range(part * nouter // nparts, (part + 1) * nouter // nparts):
-            for t0 in range(c0, c1, tb):
-                w = min(tb, c1 - t0)
-                for s in range(s0, s1):
-                    a = steps[s, 0]
-                    off = steps[s, 2]
-                    if steps[s, 3] == 2:
-                        if kind == 0:
-                            q = chunk // 4
-                            _fused_real(pk, off, a, steps[s, 1], x, outer, outer + 1, q, 0, q, t0, w)
-                        else:
-                            l0 = outer * slab
-                            _fused_real(pk, off, a, steps[s, 1], x, 0, n // (4 * chunk), chunk,
-                                        l0, l0 + slab, t0, w)
-                    else:
-                        if kind == 0:
-                            h = chunk // 2
-                            _single_real(pk, off, a, x, outer, outer + 1, h, 0, h, t0, w)
-                        else:
-                            l0 = outer * slab
-                            _single_real(pk, off, a, x, 0, n // (2 * chunk), chunk,
-                                         l0, l0 + slab, t0, w)
-    if nparts > 1:
-        barrier(sync, nparts, phases.shape[0] + 1)
+        if sync.shape[0] == 0:
+            for outer in range(nouter):
+                _unit_real(pk, steps, s0, s1, kind, chunk, slab, x, outer, c0, c1, tb)
+            continue
+        while True:
+            outer = take(sync, 2 * ph)
+            if outer >= nouter:
+                break
+            _unit_real(pk, steps, s0, s1, kind, chunk, slab, x, outer, c0, c1, tb)
+            finish(sync, 2 * ph + 1)
+        wait_done(sync, 2 * ph + 1, nouter)
 
 
 @njit(**JIT_OPTIONS)
-def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, nparts,
-                  sync):
+def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, sync):
     """Planar complex twin of :func:`apply_real` (maps ``pr + i pi``, data ``xr + i xi``)."""
     n = xr.shape[0]
     for ph in range(phases.shape[0]):
@@ -220,31 +260,15 @@ def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, part, 
         s0 = phases[ph, 1]
         s1 = phases[ph, 2]
         nouter = n // chunk if kind == 0 else chunk // slab
-        if nparts > 1:
-            barrier(sync, nparts, ph + 1)
-        for outer in range(part * nouter // nparts, (part + 1) * nouter // nparts):
-            for t0 in range(c0, c1, tb):
-                w = min(tb, c1 - t0)
-                for s in range(s0, s1):
-                    a = steps[s, 0]
-                    off = steps[s, 2]
-                    if steps[s, 3] == 2:
-                        if kind == 0:
-                            q = chunk // 4
-                            _fused_complex(pr, pi, off, a, steps[s, 1], xr, xi, outer, outer + 1,
-                                           q, 0, q, t0, w)
-                        else:
-                            l0 = outer * slab
-                            _fused_complex(pr, pi, off, a, steps[s, 1], xr, xi, 0,
-                                           n // (4 * chunk), chunk, l0, l0 + slab, t0, w)
-                    else:
-                        if kind == 0:
-                            h = chunk // 2
-                            _single_complex(pr, pi, off, a, xr, xi, outer, outer + 1, h, 0, h,
-                                            t0, w)
-                        else:
-                            l0 = outer * slab
-                            _single_complex(pr, pi, off, a, xr, xi, 0, n // (2 * chunk), chunk,
-                                            l0, l0 + slab, t0, w)
-    if nparts > 1:
-        barrier(sync, nparts, phases.shape[0] + 1)
+        if sync.shape[0] == 0:
+            for outer in range(nouter):
+                _unit_complex(pr, pi, steps, s0, s1, kind, chunk, slab, xr, xi, outer, c0, c1,
+                              tb)
+            continue
+        while True:
+            outer = take(sync, 2 * ph)
+            if outer >= nouter:
+                break
+            _unit_complex(pr, pi, steps, s0, s1, kind, chunk, slab, xr, xi, outer, c0, c1, tb)
+            finish(sync, 2 * ph + 1)
+        wait_done(sync, 2 * ph + 1, nouter)

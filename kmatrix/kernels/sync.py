@@ -1,55 +1,130 @@
-"""A spinning barrier for threads that run one compiled kernel call each.
+"""Work sharing between threads that apply one array together: shared counters, yielding waits.
 
-Threads sharing the rows of one array must all finish a phase before any starts the
-next. Waiting in Python (a :class:`threading.Barrier`) cost 0.1-0.2 ms per wait here
-(thread wake-ups in a VM); these waits stay inside the kernel, on an atomic counter.
-Numba has no CPU atomics, so two LLVM instructions are exposed as intrinsics.
+Threads sharing the rows of one array do a stage's work in *units* (a chunk or slab of a
+kernel phase, a block of rows of a copy): each takes the next unit from one counter and
+counts the units it finishes on a second, and a thread with nothing left to take waits
+until that count is complete before the next stage. A thread that the operating system
+deschedules (cores shared with other processes) thus delays the others by at most the
+unit it holds, and one that has not started yet delays nobody: the others take its share.
+The earlier scheme, a fixed share per thread and a barrier after each phase, waited at
+every phase for the slowest thread's whole share; on two busy cores it ran 3x slower
+than one thread.
+
+Waits spin for a few microseconds (a phase usually ends within microseconds of the
+last unit; waking a sleeping thread took 65-100 us here), then yield the core at every
+check (``sched_yield``), so a waiting thread never holds a core that the thread it waits
+for could use. Numba has no CPU atomics, so the two LLVM instructions are exposed as
+intrinsics, and the yield is a call to the C library, declared by name (cacheable, unlike
+a ctypes function pointer).
 """
 
-__all__ = ["barrier", "RELEASE"]
+__all__ = ["RELEASE", "take", "finish", "wait_done", "take_unit", "finish_unit", "wait_units",
+           "release_all"]
 
+import sys
+
+from llvmlite import ir
 from numba import njit, types
+from numba.core import cgutils
 from numba.extending import intrinsic
 
-# Added to a counter to release every waiter at once (a failing thread does this).
+# Added to every counter to end every wait and leave no unit to take (a failing thread
+# does this, so that none waits for the unit it will never finish).
 RELEASE = 1 << 40
+# Atomic reads before a waiting thread starts yielding (about 1-5 us).
+SPIN = 1 << 10
+# The C library's "give the core to another runnable thread" (returns at once if none).
+_YIELD = "SwitchToThread" if sys.platform == "win32" else "sched_yield"
+
+
+def _slot(context, builder, signature, args):
+    # pointer to counter[i] of a 1-D int64 array
+    ary = context.make_array(signature.args[0])(context, builder, args[0])
+    i = context.cast(builder, args[1], signature.args[1], types.intp)
+    return builder.gep(ary.data, [i])
 
 
 @intrinsic
-def _fetch_add(typingctx, counter, value):
-    # atomically counter[0] += value; counter is a 1-D int64 array
-    sig = types.int64(counter, value)
+def _fetch_add(typingctx, counter, i, value):
+    # atomically counter[i] += value, returning the old value
+    sig = types.int64(counter, i, value)
 
     def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        v = context.cast(builder, args[1], signature.args[1], types.int64)
-        return builder.atomic_rmw("add", ary.data, v, "seq_cst")
+        v = context.cast(builder, args[2], signature.args[2], types.int64)
+        return builder.atomic_rmw("add", _slot(context, builder, signature, args), v, "seq_cst")
 
     return sig, codegen
 
 
 @intrinsic
-def _load(typingctx, counter):
-    # an atomic (acquire) read of counter[0]: cannot be hoisted out of a wait loop
-    sig = types.int64(counter)
+def _load(typingctx, counter, i):
+    # an atomic (acquire) read of counter[i]: cannot be hoisted out of a wait loop
+    sig = types.int64(counter, i)
 
     def codegen(context, builder, signature, args):
-        ary = context.make_array(signature.args[0])(context, builder, args[0])
-        return builder.load_atomic(ary.data, "acquire", 8)
+        return builder.load_atomic(_slot(context, builder, signature, args), "acquire", 8)
+
+    return sig, codegen
+
+
+@intrinsic
+def _yield_core(typingctx):
+    sig = types.void()
+
+    def codegen(context, builder, signature, args):
+        fn = cgutils.get_or_insert_function(builder.module, ir.FunctionType(ir.IntType(32), []),
+                                            _YIELD)
+        builder.call(fn, [])
+        return context.get_dummy_value()
 
     return sig, codegen
 
 
 @njit(inline="always")
-def barrier(counter, nparts, b):
-    """The ``b``-th wait (1, 2, ...) of ``nparts`` threads sharing ``counter`` (starts at 0).
+def take(counter, i):
+    """Index of the next unit to do, from ``counter[i]`` (done when ``>=`` the unit count)."""
+    return _fetch_add(counter, i, 1)
 
-    Returns once every thread has arrived, i.e. the counter reached ``nparts * b``.
-    """
-    _fetch_add(counter, 1)
-    target = nparts * b
-    # spin rather than sleep: the waits last microseconds, a sleeping thread's wake-up
-    # took 65-100 us here
-    while True:
-        if _load(counter) >= target:
-            return
+
+@njit(inline="always")
+def finish(counter, i):
+    """Count one finished unit in ``counter[i]`` (its writes are visible to the waiters)."""
+    _fetch_add(counter, i, 1)
+
+
+@njit(inline="always")
+def wait_done(counter, i, target):
+    """Return once ``counter[i] >= target``: spin briefly, then yield the core at each check."""
+    spins = 0
+    while _load(counter, i) < target:
+        if spins < SPIN:
+            spins += 1
+        else:
+            _yield_core()
+
+
+# The same three operations for Python code (row copies between kernel calls).
+
+@njit(cache=True)
+def take_unit(counter, i):
+    """:func:`take`, callable from Python."""
+    return take(counter, i)
+
+
+@njit(cache=True)
+def finish_unit(counter, i):
+    """:func:`finish`, callable from Python."""
+    finish(counter, i)
+
+
+@njit(cache=True, nogil=True)
+def wait_units(counter, i, target):
+    """:func:`wait_done`, callable from Python (releases the GIL while it waits)."""
+    wait_done(counter, i, target)
+
+
+@njit(cache=True)
+def release_all(counter):
+    """Add :data:`RELEASE` to every entry of ``counter`` (atomically: none is lost)."""
+    for i in range(counter.shape[0]):
+        _fetch_add(counter, i, RELEASE)

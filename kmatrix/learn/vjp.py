@@ -7,7 +7,7 @@ import numpy as np
 from .._checks import is_dask_array
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
-from .._threads import get_pool, n_threads
+from .._threads import run_shared, share, threads_for
 
 # The tape of one column is 2w*m*N entries; tiles are sized so that a thread's tape
 # stays near this many entries (8 MiB in float64), with 1 <= tile <= _MAX_TILE.
@@ -23,7 +23,7 @@ def _tile(nfactors, n, k):
     return int(max(1, min(_MAX_TILE, k, _TAPE_BUDGET // (nfactors * n))))
 
 
-def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0):
+def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0, workers=None):
     """Kernel dispatch shared by :func:`vjp` and :func:`~kmatrix.learn.fit`.
 
     ``twiddle`` (canonical layout), ``x`` (``cols x k``) and ``g`` (``rows x k``) must
@@ -33,7 +33,9 @@ def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0):
 
     Returns ``(dx, dtwiddle, sq)``: ``K^H g`` (``cols x k``), the twiddle gradient in
     the complex convention ``dL/dRe t + i dL/dIm t`` summed over columns, and
-    ``||K x - Y||^2`` (``0.0`` unless ``residual``).
+    ``||K x - Y||^2`` (``0.0`` unless ``residual``). ``workers``: as for
+    :meth:`~kmatrix.KMatrix.matmat` (it sets how the columns are split, and so the
+    rounding of the summed twiddle gradient; ``dx`` does not depend on it).
     """
     from ..kernels import cpu_grad  # imported on first use: Numba is not loaded by `import kmatrix`
 
@@ -50,9 +52,8 @@ def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0):
     else:
         tw = (np.ascontiguousarray(twiddle),)
 
-    nt = n_threads()
     work = half * nb * m * k * (4 if complex_ else 1)
-    parts = 1 if nt == 1 or work < _PARALLEL_MIN_WORK else min(nt, k)
+    parts = 1 if work < _PARALLEL_MIN_WORK else min(threads_for(workers), k)
     step = max(1, -(-k // parts))
     bounds = [(c0, min(k, c0 + step)) for c0 in range(0, k, step)] or [(0, 0)]
     tile = _tile(nb * m, n, step)
@@ -71,10 +72,17 @@ def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0):
     if len(bounds) == 1:
         results = [run(*bounds[0])]
     else:
-        # Each thread owns a column range and its own accumulator; the kernels release
-        # the GIL, so the partial twiddle gradients are computed concurrently and summed.
-        futures = [get_pool().submit(run, c0, c1) for c0, c1 in bounds[1:]]
-        results = [run(*bounds[0])] + [f.result() for f in futures]
+        # Each column range has its own accumulators; the kernels release the GIL, so
+        # the threads compute the partial twiddle gradients concurrently, taking the
+        # ranges one at a time, and they are summed in range order (the result does
+        # not depend on which thread did which).
+        results = [None] * len(bounds)
+        counter = np.zeros(2, np.int64)
+
+        def do(u):
+            results[u] = run(*bounds[u])
+
+        run_shared(lambda: share(counter, 0, len(bounds), do), len(bounds), [counter])
     dr, di, sq = results[0]
     for r in results[1:]:
         dr += r[0]
@@ -101,7 +109,7 @@ def _check_array(a, name, first, kind_msg):
     return a
 
 
-def vjp(K, X, G):
+def vjp(K, X, G, *, workers=None):
     r"""Vector-Jacobian product of ``Y = K @ X``: gradients for ``X`` and the twiddle.
 
     Parameters
@@ -113,6 +121,11 @@ def vjp(K, X, G):
     G : array_like, shape (rows,) or (rows, k)
         Gradient of a real loss ``L`` with respect to ``Y = K @ X`` (same shape as
         ``Y``); for complex ``Y``, ``G = dL/dRe(Y) + 1j * dL/dIm(Y)``.
+    workers : int, optional
+        Maximum number of threads for large batches, as in :meth:`KMatrix.matmat`:
+        ``n >= 1``, or ``-k`` for ``usable cores + 1 - k``; None (default):
+        :func:`~kmatrix.get_workers`. ``dX`` does not depend on it; the twiddle
+        gradient's rounding does (its sum over the columns is split among the threads).
 
     Returns
     -------
@@ -145,9 +158,13 @@ def vjp(K, X, G):
     >>> dX, dt = km.vjp(K, X, G)
     >>> np.allclose(dX, K.H @ G), dt.shape == K.twiddle.shape
     (True, True)
+    >>> np.array_equal(km.vjp(K, X, G, workers=1)[0], dX)
+    True
     """
     if not isinstance(K, KMatrix):
         raise TypeError(f"vjp expects a KMatrix as K; got {type(K).__name__}")
+    if workers is not None:
+        threads_for(workers)  # a bad value is reported whatever the batch size
     from ..cuda import is_device_array
 
     if is_device_array(X) or is_device_array(G):
@@ -173,7 +190,7 @@ def vjp(K, X, G):
     x2 = np.ascontiguousarray(X.reshape(cols, -1), dtype=dtype)
     g2 = np.ascontiguousarray(G.reshape(rows, -1), dtype=dtype)
     tw = K.twiddle.astype(dtype, copy=False)
-    dx, dtw, _ = twiddle_vjp(tw, x2, g2)
+    dx, dtw, _ = twiddle_vjp(tw, x2, g2, workers=workers)
     if K.dtype.kind != "c" and dtw.dtype.kind == "c":
         dtw = dtw.real
     return dx.reshape(X.shape), np.ascontiguousarray(dtw, dtype=K.dtype)
