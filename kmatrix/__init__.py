@@ -22,6 +22,7 @@ from .constructors.fourier import dft, hadamard, idft
 from .constructors.lowrank import low_rank
 from .constructors.permutation import bit_reversal, permutation
 from .constructors.sparse import sparse
+from .constructors.wavelet import haar
 from .factorize import factorize
 from .io import load, save
 from .learn import fit, vjp
@@ -43,6 +44,7 @@ __all__ = [
     "convolution",
     "sparse",
     "low_rank",
+    "haar",
     "sum",
     "kron",
     "save",
