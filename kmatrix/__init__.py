@@ -20,6 +20,7 @@ from .constructors.closure import kron
 from .constructors.closure import ksum as sum  # noqa: A001 - km.sum([...]) is the closure sum
 from .constructors.fourier import dft, hadamard, idft
 from .constructors.lowrank import low_rank
+from .constructors.multidim import convolution2d, dftn, idftn
 from .constructors.permutation import bit_reversal, permutation
 from .constructors.sparse import sparse
 from .constructors.wavelet import haar
@@ -45,6 +46,9 @@ __all__ = [
     "sparse",
     "low_rank",
     "haar",
+    "dftn",
+    "idftn",
+    "convolution2d",
     "sum",
     "kron",
     "save",

@@ -9,7 +9,16 @@ exact product, sum or Kronecker product of the operands' dense forms, up to the
 rounding of applying them.  The certificate table is in the theory page of the docs.
 """
 
-__all__ = ["compose", "ksum", "kron", "scale", "sum_frame", "pad_blocks"]
+__all__ = [
+    "compose",
+    "ksum",
+    "kron",
+    "kron_grid",
+    "scale",
+    "sum_frame",
+    "pad_blocks",
+    "placement",
+]
 
 import numpy as np
 
@@ -167,3 +176,58 @@ def kron(a, b):
         pack = permutation_twiddle(np.argsort(_spread(ra, rb, nb, size)), dtype)
         tw = np.concatenate([tw, pack], axis=0)
     return tw, shape
+
+
+def placement(positions, size):
+    """Permutation ``p`` of ``range(size)`` with ``p[positions[k]] = k``.
+
+    The other positions take the indices ``len(positions)..size-1`` in increasing
+    order, so for ``x`` that is zero beyond its first ``len(positions)`` entries,
+    ``x[p]`` puts ``x[k]`` at ``positions[k]`` and zeros everywhere else; ``argsort(p)``
+    gathers them back (``y[k] = z[positions[k]]`` for ``k < len(positions)``).
+    """
+    positions = np.asarray(positions, dtype=np.intp)
+    p = np.empty(size, dtype=np.intp)
+    p[positions] = np.arange(positions.size)
+    free = np.ones(size, dtype=bool)
+    free[positions] = False
+    p[free] = np.arange(positions.size, size)
+    return p
+
+
+def _grid_positions(sides, strides_shape):
+    """Row-major index in ``strides_shape`` of every row-major index of ``sides``."""
+    index = np.zeros(1, dtype=np.intp)
+    for side, full in zip(sides, strides_shape):
+        index = (index[:, None] * full + np.arange(side)).ravel()
+    return index
+
+
+def kron_grid(operands):
+    """``numpy.kron`` of ``d >= 1`` operands, each run at its full internal size.
+
+    The Kronecker product of the square internal operators ``E_1 (x) ... (x) E_d`` is
+    one twiddle of width ``max w_i`` (the rule of :func:`kron`, applied to aligned
+    operands).  The logical input, a row-major array of shape ``(c_1, ..., c_d)``, sits
+    inside the row-major grid ``(N_1, ..., N_d)``: one exact 0/1 permutation (one
+    ``BB*``) spreads it there, and one packs the ``(r_1, ..., r_d)`` outputs, each
+    only when the two index maps differ.
+    """
+    dtype = np.result_type(*(t.dtype for t, _ in operands))
+    full = [(t.astype(dtype, copy=False), (2 * t.shape[2],) * 2) for t, _ in operands]
+    tw, _ = full[0]
+    big = full[0][1][0]
+    for other in full[1:]:
+        tw, (big, _) = kron((tw, (big, big)), other)
+    sizes = [n for _, (n, _) in full]
+    rows = [r for _, (r, _) in operands]
+    cols = [c for _, (_, c) in operands]
+    parts = []
+    spread = _grid_positions(cols, sizes)
+    if not np.array_equal(spread, np.arange(spread.size)):
+        parts.append(permutation_twiddle(placement(spread, big), dtype))
+    parts.append(tw)
+    pack = _grid_positions(rows, sizes)
+    if not np.array_equal(pack, np.arange(pack.size)):
+        parts.append(permutation_twiddle(np.argsort(placement(pack, big)), dtype))
+    return np.concatenate(parts, axis=0), (int(np.prod(rows)), int(np.prod(cols)))
