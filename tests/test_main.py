@@ -115,7 +115,13 @@ def test_tiny_error_above_tolerance_fails(monkeypatch, tmp_path):
 
 def test_certificate_violation_fails(monkeypatch, tmp_path):
     real = km.low_rank
-    monkeypatch.setattr(km, "low_rank", lambda U, V: km.identity(U.shape[0]) @ real(U, V))
+    # H @ H = I for the normalized Hadamard matrix, but H is not diagonal or a
+    # permutation, so the product does not fold: the width grows by 2.
+    def padded(U, V):
+        H = km.hadamard(U.shape[0], normalized=True)
+        return H @ (H @ real(U, V))
+
+    monkeypatch.setattr(km, "low_rank", padded)
     status, rows = _run(["--quick", "--n", "16"], tmp_path)
     assert status == 1
     row = rows["low rank"]
