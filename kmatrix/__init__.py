@@ -16,6 +16,7 @@ from . import cuda  # noqa: F401 - km.cuda.is_available(); imports no CUDA code
 from ._operator import KMatrix
 from .constructors.basic import diag, identity, random
 from .constructors.circulant import circulant, convolution, toeplitz
+from .constructors.circuit import from_circuit
 from .constructors.closure import kron
 from .constructors.closure import ksum as sum  # noqa: A001 - km.sum([...]) is the closure sum
 from .constructors.fourier import dft, hadamard, idft
@@ -49,6 +50,7 @@ __all__ = [
     "dftn",
     "idftn",
     "convolution2d",
+    "from_circuit",
     "sum",
     "kron",
     "save",

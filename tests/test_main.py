@@ -47,7 +47,8 @@ def test_quick_smoke_subprocess(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "RESULT: all rows pass" in proc.stdout
-    for word in ("DFT", "permutation", "sparse", "low rank", "Toeplitz", "learned", "(BB*)^"):
+    for word in ("DFT", "permutation", "sparse", "low rank", "Toeplitz", "FFT circuit", "learned",
+                 "(BB*)^"):
         assert word in proc.stdout
     result = json.loads(out.read_text())
     assert result["ok"] is True and result["quick"] is True
@@ -127,6 +128,25 @@ def test_certificate_violation_fails(monkeypatch, tmp_path):
     row = rows["low rank"]
     assert row["status"] == "fail" and "certificate" in row["message"]
     assert row["error"] <= row["tolerance"]  # the operator is right; only its class is not
+
+
+def test_circuit_row_checks_its_certificate(monkeypatch, tmp_path):
+    # A wrong circuit (the conjugate FFT) must fail the error check.
+    real = km.from_circuit
+
+    def conjugated(n, gates, outputs):
+        return real(n, [(i, np.conj(a), j, np.conj(b)) for i, a, j, b in gates], outputs)
+
+    monkeypatch.setattr(km, "from_circuit", conjugated)
+    status, rows = _run(["--quick", "--n", "16"], tmp_path)
+    assert status == 1 and rows["FFT circuit"]["status"] == "fail"
+
+
+def test_circuit_row_certificate(tmp_path):
+    status, rows = _run(["--quick", "--n", "24"], tmp_path)
+    row = rows["FFT circuit"]
+    assert row["size"] == 16 and row["width"] == 8 and row["expansion"] == 2.0
+    assert row["bound_width"] == 8 and row["status"] == "ok"
 
 
 def test_constructor_exception_is_reported(monkeypatch, tmp_path):
