@@ -24,6 +24,7 @@ from .constructors.lowrank import low_rank
 from .constructors.multidim import convolution2d, dftn, idftn
 from .constructors.permutation import bit_reversal, permutation
 from .constructors.sparse import sparse
+from .constructors.torch_layout import from_torch_butterfly, to_torch_butterfly
 from .constructors.wavelet import haar
 from .factorize import factorize
 from .io import load, save
@@ -51,6 +52,8 @@ __all__ = [
     "idftn",
     "convolution2d",
     "from_circuit",
+    "from_torch_butterfly",
+    "to_torch_butterfly",
     "sum",
     "kron",
     "save",

@@ -21,6 +21,7 @@ __all__ = [
     "sum_frame",
     "pad_blocks",
     "placement",
+    "stack_slots",
 ]
 
 import numpy as np
@@ -267,6 +268,30 @@ def ksum(terms):
         tw[0::2, levels:, slot] = part[0::2]
         tw[1::2, :m, slot] = part[1::2]
     return tw, shape
+
+
+def stack_slots(twiddles):
+    """Twiddle of ``[E_0; E_1; ...; E_{k-1}]`` (rows stacked) for ``k`` operators of one size.
+
+    The frame of :func:`ksum` without its final sum: the first block's top strides
+    replicate the input into ``2**ceil(log2 k)`` slots, slot ``t`` runs ``E_t``, and the
+    slots stay apart, so coordinates ``[t N, (t + 1) N)`` hold ``E_t x``.
+    """
+    k = len(twiddles)
+    nblocks, m = twiddles[0].shape[:2]
+    dtype = np.result_type(*(t.dtype for t in twiddles))
+    tw, levels = sum_frame(nblocks, m, k, dtype)
+    if levels:
+        top = tw[-1, m:]
+        top[...] = 0
+        top[..., 0, 0] = 1
+        top[..., 1, 1] = 1
+    half = 1 << (m - 1)
+    for t, part in enumerate(twiddles):
+        slot = slice(t * half, (t + 1) * half)
+        tw[0::2, levels:, slot] = part[0::2]
+        tw[1::2, :m, slot] = part[1::2]
+    return tw
 
 
 def _spread(n_outer, n_inner, stride_inner, size):
