@@ -8,7 +8,7 @@ import operator
 import numpy as np
 import scipy.sparse
 
-from .. import _algebra
+from .. import _algebra, _folding
 from .._checks import check_dtype, check_size, value_dtype
 from .._operator import KMatrix
 from .sparse import sparse
@@ -220,4 +220,4 @@ def from_circuit(n, gates, outputs, dtype=None):
         layer = sparse(S, dtype=dtype)._pair()
         acc = layer if acc is None else _algebra.compose(layer, acc)
     tw, shape = acc
-    return KMatrix._from_owned(_algebra.simplify(np.ascontiguousarray(tw)), shape)
+    return KMatrix._from_owned(_folding.simplify(np.ascontiguousarray(tw)), shape)
