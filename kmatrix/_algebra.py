@@ -11,6 +11,7 @@ rounding of applying them.  The certificate table is in the theory page of the d
 
 __all__ = [
     "compose",
+    "chain",
     "power",
     "ksum",
     "kron",
@@ -55,15 +56,9 @@ def compose(a, b):
         )
     dtype = np.result_type(ta.dtype, tb.dtype)
     m = max(ta.shape[1], tb.shape[1])
-    n = 1 << m
     ta = embed_twiddle(ta.astype(dtype, copy=False), m)
     tb = np.array(embed_twiddle(tb.astype(dtype, copy=False), m), copy=True)
-    inner = ca
-    if inner < n:
-        # Stride N/2, pair i = (i, i + N/2).
-        i = np.arange(n // 2)
-        tb[-1, -1, :, 0, :] *= (i < inner)[:, None]
-        tb[-1, -1, :, 1, :] *= (i + n // 2 < inner)[:, None]
+    _mask_last_rows(tb, ca)
     diag_a = diagonal(ta)
     if diag_a is not None:
         scale_last_rows(tb, diag_a)
@@ -76,6 +71,41 @@ def compose(a, b):
     junction = tb.shape[0] // 2
     out = simplify(np.concatenate([tb, ta], axis=0), junction - 1, junction + 1)
     return out, (ra, cb)
+
+
+def _mask_last_rows(tw, inner):
+    """Zero the rows ``>= inner`` of the last factor (the ``S^T S`` of a product)."""
+    n = 2 * tw.shape[2]
+    if inner < n:
+        i = np.arange(n // 2)
+        tw[-1, -1, :, 0, :] *= (i < inner)[:, None]
+        tw[-1, -1, :, 1, :] *= (i + n // 2 < inner)[:, None]
+
+
+def chain(operands):
+    """The product of ``operands`` listed in application order (the first is applied first).
+
+    One concatenation instead of ``len - 1`` products (linear, not quadratic, in the
+    number of operands): every operand is embedded at the largest internal size, the
+    mask of each junction is folded into the earlier operand's last factor, and
+    :func:`simplify` merges the monomial pairs that meet anywhere in the result.
+    """
+    for k in range(1, len(operands)):
+        (_, (rb, cb)), (_, (ra, ca)) = operands[k - 1], operands[k]
+        if ca != rb:
+            raise ValueError(
+                f"dimension mismatch: operand {k} has shape {(ra, ca)}, operand {k - 1} {(rb, cb)}"
+            )
+    dtype = np.result_type(*(t.dtype for t, _ in operands))
+    m = max(t.shape[1] for t, _ in operands)
+    parts = []
+    for k, (t, (rows, _)) in enumerate(operands):
+        t = np.array(embed_twiddle(t.astype(dtype, copy=False), m), copy=True)
+        if k < len(operands) - 1:
+            _mask_last_rows(t, rows)
+        parts.append(t)
+    tw = simplify(np.concatenate(parts, axis=0))
+    return tw, (operands[-1][1][0], operands[0][1][1])
 
 
 def power(a, k):

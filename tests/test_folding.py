@@ -5,6 +5,7 @@ import pytest
 from hypothesis import given, strategies as st
 
 import kmatrix as km
+from kmatrix import _algebra
 from kmatrix._reference import dense_reference
 from kmatrix.testing import assert_certificate, assert_matches_dense
 from kmatrix.testing.strategies import kmatrices, permutations
@@ -127,3 +128,18 @@ def test_power_rejects_bad_exponents(p, exc, match):
 def test_power_rejects_non_square():
     with pytest.raises(ValueError, match=r"square LinearOperator expected, got shape \(2, 3\)"):
         km.random((2, 3), rng=0) ** 2
+
+
+@given(st.lists(st.integers(1, 9), min_size=2, max_size=5), st.data())
+def test_chain_equals_the_product(sides, data):
+    ops = [data.draw(kmatrices(shapes=(sides[k + 1], sides[k]), dtypes=np.float64), label=f"K{k}")
+           for k in range(len(sides) - 1)]
+    tw, shape = _algebra.chain([K._pair() for K in ops])
+    dense = np.eye(sides[0])
+    for K in ops:
+        dense = _oracle(K) @ dense
+    assert shape == (sides[-1], sides[0])
+    assert_matches_dense(km.KMatrix(tw, shape), dense)
+    assert tw.shape[0] // 2 <= sum(K.width for K in ops)
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        _algebra.chain([ops[0]._pair(), km.identity(sides[1] + 1)._pair()])

@@ -8,7 +8,7 @@ import operator
 import numpy as np
 import scipy.sparse
 
-from .. import _algebra, _folding
+from .. import _algebra
 from .._checks import check_dtype, check_size, value_dtype
 from .._operator import KMatrix
 from .sparse import sparse
@@ -211,13 +211,11 @@ def from_circuit(n, gates, outputs, dtype=None):
         if dtype.kind == "f" and any(np.iscomplexobj(c) and c.imag != 0 for c in weights):
             raise ValueError(f"the weights have nonzero imaginary parts; the operator cannot be {dtype}")
     terms, depth, zero = _normalize(n, parsed)
-    acc = None
+    layers = []
     for r_idx, c_idx, vals, shape in _layers(n, terms, depth, zero, outs):
         vals = np.array(vals, dtype=np.complex128 if dtype.kind == "c" else np.float64)
         if dtype.kind == "f":
             vals = vals.real
         S = scipy.sparse.coo_array((vals.astype(dtype), (r_idx, c_idx)), shape=shape)
-        layer = sparse(S, dtype=dtype)._pair()
-        acc = layer if acc is None else _algebra.compose(layer, acc)
-    tw, shape = acc
-    return KMatrix._from_owned(_folding.simplify(np.ascontiguousarray(tw)), shape)
+        layers.append(sparse(S, dtype=dtype)._pair())
+    return KMatrix._from_owned(*_algebra.chain(layers))
