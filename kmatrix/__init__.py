@@ -17,12 +17,16 @@ from ._operator import KMatrix
 from ._threads import get_workers, set_workers
 from .constructors.basic import diag, identity, random
 from .constructors.circulant import circulant, convolution, toeplitz
+from .constructors.circuit import from_circuit
 from .constructors.closure import kron
 from .constructors.closure import ksum as sum  # noqa: A001 - km.sum([...]) is the closure sum
 from .constructors.fourier import dft, hadamard, idft
 from .constructors.lowrank import low_rank
+from .constructors.multidim import convolution2d, dftn, idftn
 from .constructors.permutation import bit_reversal, permutation
 from .constructors.sparse import sparse
+from .constructors.torch_layout import from_torch_butterfly, to_torch_butterfly
+from .constructors.wavelet import haar
 from .factorize import factorize
 from .io import load, save
 from .learn import fit, vjp
@@ -44,6 +48,13 @@ __all__ = [
     "convolution",
     "sparse",
     "low_rank",
+    "haar",
+    "dftn",
+    "idftn",
+    "convolution2d",
+    "from_circuit",
+    "from_torch_butterfly",
+    "to_torch_butterfly",
     "sum",
     "kron",
     "save",

@@ -1,8 +1,8 @@
 """The main job: ``python -m kmatrix`` builds the paper's structured maps as K-matrices and checks them.
 
 For each target (DFT, a random permutation, a random sparse matrix with ``s = 4n``
-nonzeros, a rank-8 matrix, a Toeplitz matrix and a K-matrix learned from a small
-target) it prints one row: the class ``(BB*)^w_e`` against the certificate bound of
+nonzeros, a rank-8 matrix, a Toeplitz matrix, the radix-2 FFT circuit compiled by
+Theorem 1 and a K-matrix learned from a small target) it prints one row: the class ``(BB*)^w_e`` against the certificate bound of
 the certificate table (theory page of the docs), parameters against the dense matrix, the error of ``K @ X``
 against the NumPy/SciPy definition on random probe vectors, and the median apply
 time next to the natural baseline.  The exit status is non-zero when any row fails
@@ -37,6 +37,7 @@ import scipy.linalg
 import scipy.sparse
 
 import kmatrix as km
+from kmatrix.testing.circuits import fft_circuit
 
 _DTYPES = ("float64", "float32", "complex128", "complex64")
 _ERR_DOC = "max|KX - AX| / max(|A||X|)"
@@ -148,6 +149,20 @@ def make_cases(n, dtype, rng, fit_n=32):
         "scipy.linalg.matmul_toeplitz", lambda X: scipy.linalg.matmul_toeplitz((c, row), X),
         (1, _pow2(2 * n - 1) / n), n))
 
+    # Theorem 1: the radix-2 FFT written as a circuit (log2 n layers of n gates),
+    # compiled layer by layer; for other n, the largest power of two below it.
+    circ_n = 1 << (n.bit_length() - 1)
+    circ_m = circ_n.bit_length() - 1
+    circuit = fft_circuit(circ_n)
+    cases.append(Case(
+        f"FFT circuit (n={circ_n})", lambda: km.from_circuit(*circuit),
+        lambda X: np.fft.fft(X, axis=0),
+        lambda A: np.broadcast_to(A.sum(axis=0), A.shape),
+        "scipy.fft.fft", lambda X: scipy.fft.fft(X, axis=0),
+        (max(1, 2 * circ_m), 2.0), circ_n, complex_probes=True,
+        note=f"km.from_circuit on the radix-2 FFT circuit ({len(circuit[1])} gates, depth {circ_m}); "
+             "bound 2 * depth, expansion 2"))
+
     fit_n = min(fit_n, 1 << (n.bit_length() - 1))
     A_fit = (scipy.linalg.hadamard(fit_n) / np.sqrt(fit_n)).astype(data)
     A_high = _high(A_fit)
@@ -176,7 +191,7 @@ def make_cases(n, dtype, rng, fit_n=32):
     return cases
 
 
-CASES = ("DFT", "permutation", "sparse", "low rank", "Toeplitz", "learned Hadamard")
+CASES = ("DFT", "permutation", "sparse", "low rank", "Toeplitz", "FFT circuit", "learned Hadamard")
 
 
 def _median_times(fns, repeat, min_sample=2e-3):
@@ -379,8 +394,8 @@ def _positive_int(text):
 def _parser():
     p = argparse.ArgumentParser(
         prog="python -m kmatrix",
-        description="Build the DFT, a permutation, a sparse, a low-rank, a Toeplitz matrix and a "
-                    "learned fit as K-matrices; check them against NumPy/SciPy and time them. "
+        description="Build the DFT, a permutation, a sparse, a low-rank, a Toeplitz matrix, the "
+                    "FFT circuit (Theorem 1) and a learned fit as K-matrices; check them against NumPy/SciPy and time them. "
                     "Exit status 1 if any row fails.")
     p.add_argument("--n", type=_positive_int, default=None, help="size (default 1024; 256 with --quick)")
     p.add_argument("--dtype", choices=_DTYPES, default="float64",

@@ -15,6 +15,7 @@ __all__ = [
     "shape_pair",
     "check_real",
     "check_norm",
+    "check_power",
     "numeric_array",
     "as_vector",
     "is_scalar",
@@ -149,6 +150,24 @@ def check_norm(norm, choices=("backward", "ortho", "forward")):
     if not isinstance(norm, str) or norm not in choices:
         raise ValueError(f"norm must be one of {choices} (or None); got {norm!r}")
     return norm
+
+
+def check_power(p):
+    """Exponent of ``K ** p`` as an int ``>= 0``, with SciPy's ``LinearOperator.__pow__`` rules.
+
+    Integers (NumPy integers included) are accepted; floats, even integral ones,
+    negative numbers and other scalars raise ``ValueError`` as in SciPy; booleans raise
+    ``TypeError`` (they are not exponents).
+    """
+    if isinstance(p, (bool, np.bool_)):
+        raise TypeError(f"the exponent must be an integer; got {p!r}")
+    try:
+        k = operator.index(p)
+    except TypeError:
+        raise ValueError(f"non-negative integer expected as p; got {p!r}") from None
+    if k < 0:
+        raise ValueError(f"non-negative integer expected as p; got {k}")
+    return k
 
 
 def numeric_array(a, name, *, ndim=None, nonempty=True, finite=True):

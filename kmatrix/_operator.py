@@ -8,7 +8,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from . import _algebra
 from ._apply import apply_twiddle
-from ._checks import check_dtype, is_dask_array, is_device_array, is_scalar
+from ._checks import check_dtype, check_power, is_dask_array, is_device_array, is_scalar
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._plan import make_plan, pack
 from ._threads import threads_for
@@ -544,6 +544,28 @@ class KMatrix(LinearOperator):
         if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
             return self
         return NotImplemented
+
+    def __pow__(self, p):
+        """``K ** p`` for an integer ``p >= 0``: the product of ``p`` copies, a :class:`KMatrix`.
+
+        ``K ** 0`` is the identity of ``K``'s shape and internal size.  Width at most
+        ``p * K.width`` (diagonal and permutation factors fold, see :doc:`/theory`).
+        Raises ``ValueError`` for a non-square ``K`` or a negative or non-integer ``p``
+        (as SciPy's ``LinearOperator`` does), ``TypeError`` for a boolean.
+
+        Examples
+        --------
+        >>> import numpy as np, kmatrix as km
+        >>> A = km.random(4, rng=0)
+        >>> np.allclose((A ** 3).toarray(), np.linalg.matrix_power(A.toarray(), 3)), (A ** 3).width
+        (True, 3)
+        """
+        if not np.isscalar(p) and not (isinstance(p, np.ndarray) and p.ndim == 0):
+            return NotImplemented
+        if self.shape[0] != self.shape[1]:
+            raise ValueError(f"square LinearOperator expected, got shape {self.shape}")
+        k = check_power(p.item() if isinstance(p, np.ndarray) else p)
+        return KMatrix._from_owned(*_algebra.power(self._pair(), k))
 
     def __sub__(self, other):
         if isinstance(other, KMatrix):

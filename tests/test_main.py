@@ -47,7 +47,8 @@ def test_quick_smoke_subprocess(tmp_path):
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "RESULT: all rows pass" in proc.stdout
-    for word in ("DFT", "permutation", "sparse", "low rank", "Toeplitz", "learned", "(BB*)^"):
+    for word in ("DFT", "permutation", "sparse", "low rank", "Toeplitz", "FFT circuit", "learned",
+                 "(BB*)^"):
         assert word in proc.stdout
     result = json.loads(out.read_text())
     assert result["ok"] is True and result["quick"] is True
@@ -115,12 +116,37 @@ def test_tiny_error_above_tolerance_fails(monkeypatch, tmp_path):
 
 def test_certificate_violation_fails(monkeypatch, tmp_path):
     real = km.low_rank
-    monkeypatch.setattr(km, "low_rank", lambda U, V: km.identity(U.shape[0]) @ real(U, V))
+    # H @ H = I for the normalized Hadamard matrix, but H is not diagonal or a
+    # permutation, so the product does not fold: the width grows by 2.
+    def padded(U, V):
+        H = km.hadamard(U.shape[0], normalized=True)
+        return H @ (H @ real(U, V))
+
+    monkeypatch.setattr(km, "low_rank", padded)
     status, rows = _run(["--quick", "--n", "16"], tmp_path)
     assert status == 1
     row = rows["low rank"]
     assert row["status"] == "fail" and "certificate" in row["message"]
     assert row["error"] <= row["tolerance"]  # the operator is right; only its class is not
+
+
+def test_circuit_row_checks_its_certificate(monkeypatch, tmp_path):
+    # A wrong circuit (the conjugate FFT) must fail the error check.
+    real = km.from_circuit
+
+    def conjugated(n, gates, outputs):
+        return real(n, [(i, np.conj(a), j, np.conj(b)) for i, a, j, b in gates], outputs)
+
+    monkeypatch.setattr(km, "from_circuit", conjugated)
+    status, rows = _run(["--quick", "--n", "16"], tmp_path)
+    assert status == 1 and rows["FFT circuit"]["status"] == "fail"
+
+
+def test_circuit_row_certificate(tmp_path):
+    status, rows = _run(["--quick", "--n", "24"], tmp_path)
+    row = rows["FFT circuit"]
+    assert row["size"] == 16 and row["width"] == 8 and row["expansion"] == 2.0
+    assert row["bound_width"] == 8 and row["status"] == "ok"
 
 
 def test_constructor_exception_is_reported(monkeypatch, tmp_path):

@@ -32,6 +32,8 @@ __all__ = [
     "sparse_matrices",
     "low_rank_factors",
     "structured_targets",
+    "Circuit",
+    "circuits",
 ]
 
 import operator
@@ -48,6 +50,7 @@ import kmatrix as km
 
 from .._layout import SUPPORTED_DTYPES, internal_size_for
 from .._reference import dense_reference
+from .circuits import evaluate_circuit
 
 DTYPES = tuple(SUPPORTED_DTYPES)
 
@@ -497,3 +500,81 @@ def structured_targets(names=None, max_n=16):
         return StructuredTarget(name, K, np.asarray(dense), int(width), float(expansion))
 
     return target()
+
+
+# ---------------------------------------------------------------------------- circuits
+class Circuit(NamedTuple):
+    """A linear arithmetic circuit drawn by :func:`circuits`, with what it computes.
+
+    Attributes
+    ----------
+    n : int
+        Number of inputs.
+    gates : list of (int, number, int, number)
+        Gate ``g`` creates wire ``n + g = a * w[i] + b * w[j]``.
+    outputs : list of int
+        Wires read out (the rows).
+    dense : ndarray, shape (len(outputs), n)
+        The matrix of the circuit, from direct evaluation on the identity.
+    depth : int
+        Longest path from an input to an output (0 when every output is an input).
+    width : int
+        Width :func:`kmatrix.from_circuit` promises: ``2 max(depth, 1) + 2``.
+    expansion : float
+        Expansion it promises: ``2**ceil(log2 max(2, n + 2 s, 2 m)) / max(n, m)``.
+    """
+
+    n: int
+    gates: list
+    outputs: list
+    dense: np.ndarray
+    depth: int
+    width: int
+    expansion: float
+
+
+@st.composite
+def circuits(draw, n=None, max_gates=12, max_outputs=6, complex_weights=None):
+    """Random linear arithmetic circuits with their matrix and promised certificate.
+
+    Parameters
+    ----------
+    n : int or strategy, optional
+        Number of inputs; default ``1..6``.
+    max_gates : int, default 12
+    max_outputs : int, default 6
+        Outputs are drawn with repeats allowed (``1..max_outputs`` of them).
+    complex_weights : bool or strategy, optional
+        Default either. Weights include exact zeros and ``+-1`` so that dropped inputs,
+        constant-zero gates and repeated inputs (``i == j``) occur.
+
+    Examples
+    --------
+    >>> from hypothesis import given, settings
+    >>> import kmatrix as km
+    >>> from kmatrix.testing import assert_certificate, assert_matches_dense
+    >>> from kmatrix.testing.strategies import circuits
+    >>> @settings(max_examples=5, deadline=None)
+    ... @given(circuits())
+    ... def test_theorem_1(c):
+    ...     K = km.from_circuit(c.n, c.gates, c.outputs)
+    ...     assert_matches_dense(K, c.dense)
+    ...     assert_certificate(K, width=c.width, expansion=c.expansion)
+    >>> test_theorem_1()
+    """
+    n = draw(st.integers(1, 6) if n is None else _strategy(n))
+    cplx = draw(st.booleans() if complex_weights is None else _strategy(complex_weights))
+    real = st.one_of(st.sampled_from([0.0, 1.0, -1.0]), st.floats(-2, 2, allow_subnormal=False))
+    weight = st.builds(complex, real, real) if cplx else real
+    s = draw(st.integers(0, max_gates))
+    gates, depth = [], [0] * n
+    for g in range(s):
+        i, j = draw(st.integers(0, n + g - 1)), draw(st.integers(0, n + g - 1))
+        gates.append((i, draw(weight), j, draw(weight)))
+        depth.append(1 + max(depth[i], depth[j]))
+    outputs = draw(st.lists(st.integers(0, n + s - 1), min_size=1, max_size=max_outputs))
+    m = len(outputs)
+    dense = evaluate_circuit(n, gates, outputs, np.eye(n))
+    d = max(depth[w] for w in outputs)
+    big = max(2, _pow2(max(n + 2 * s, 2 * m)))
+    return Circuit(n, gates, outputs, dense, d, 2 * max(d, 1) + 2, big / max(n, m))
