@@ -18,10 +18,14 @@ __all__ = [
     "as_vector",
     "is_scalar",
     "is_device_array",
+    "available_memory",
+    "check_memory",
+    "twiddle_nbytes",
 ]
 
 import numbers
 import operator
+import os
 
 import numpy as np
 
@@ -176,3 +180,49 @@ def is_device_array(x):
     return not isinstance(x, np.ndarray) and (
         hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False) is True
     )
+
+
+def available_memory():
+    """Bytes of memory a new allocation can use, or ``None`` when the system does not say.
+
+    Linux: ``MemAvailable`` plus ``SwapFree`` of ``/proc/meminfo`` (what the kernel can
+    hand out without killing anything); elsewhere the physical memory
+    (``SC_PHYS_PAGES * SC_PAGE_SIZE``).
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        kib = int(fields["MemAvailable"].split()[0]) + int(fields.get("SwapFree", "0 kB").split()[0])
+        return kib * 1024
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def check_memory(nbytes, what):
+    """Raise ``MemoryError`` before allocating ``nbytes`` that cannot fit in memory.
+
+    Callers pass the size of the arrays they are about to build (twiddles and the
+    temporaries of their construction), so an impossible size fails at once with the
+    estimate, instead of after seconds of partial allocation and swapping.
+    """
+    nbytes = int(nbytes)
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise MemoryError(
+            f"{what} needs about {_gib(nbytes)}, more than the {_gib(avail)} of memory available"
+        )
+    return nbytes
+
+
+def twiddle_nbytes(nblocks, n, dtype):
+    """Bytes of a twiddle ``(nblocks, log2 n, n//2, 2, 2)`` of ``dtype`` (``n`` a power of two)."""
+    m = max(1, int(n).bit_length() - 1)
+    return int(nblocks) * m * (int(n) // 2) * 4 * np.dtype(dtype).itemsize

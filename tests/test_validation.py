@@ -1,5 +1,7 @@
 """Bad input gets a clear error naming what was expected and what was given."""
 
+import time
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -127,3 +129,75 @@ def test_numpy_without_row_stack_gets_a_clear_gpu_error():
                          timeout=120)
     assert out.returncode == 0, out.stderr
     assert "numpy.row_stack" in out.stdout and "numpy<2.5" in out.stdout, out.stdout
+
+
+# --------------------------------------------------------------------------- memory
+def _fails_fast(call):
+    """``call()`` raises MemoryError with an estimate, in well under a second."""
+    t0 = time.perf_counter()
+    with pytest.raises(MemoryError, match=r"needs about .* GiB, more than"):
+        call()
+    assert time.perf_counter() - t0 < 1.0
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: km.identity(2**30),
+        lambda: km.hadamard(2**30),
+        lambda: km.dft(2**30),
+        lambda: km.idft(2**30 + 1),
+        lambda: km.bit_reversal(2**30),
+        lambda: km.random(2**30),
+        lambda: km.random(4, expansion=1e300),
+        lambda: km.random(4, width=2**40),
+        lambda: km.convolution(np.ones(3), 2**30),
+        lambda: km.convolution(np.ones(3), 2**30, mode="same"),
+        lambda: km.circulant(np.broadcast_to(1.0, 2**40)),
+        lambda: km.toeplitz(np.broadcast_to(1.0, 2**40)),
+        lambda: km.toeplitz([1.0], np.broadcast_to(1.0, 2**40)),
+    ],
+)
+def test_sizes_that_cannot_fit_fail_fast(call):
+    _fails_fast(call)
+
+
+def test_inputs_too_large_for_the_memory_fail_fast(monkeypatch):
+    import kmatrix._checks
+
+    big = km.random(2**12, width=8, init="identity")  # 12 MiB
+    wide = km.random(2**12, width=4, init="identity", expansion=2)  # 13 MiB
+    # Pretend 64 MiB are available, so that moderate inputs stand for impossible ones.
+    monkeypatch.setattr(kmatrix._checks, "available_memory", lambda: 2**26)
+    _fails_fast(lambda: km.permutation(np.arange(2**20)))
+    _fails_fast(lambda: km.toeplitz(np.ones(2**20)))
+    _fails_fast(lambda: km.diag(np.ones(2**20)))
+    U = np.ones((2**10, 2**8), dtype=np.float32)
+    _fails_fast(lambda: km.low_rank(U, U))
+    _fails_fast(lambda: km.sum([big] * 8))
+    _fails_fast(lambda: big @ wide)
+    _fails_fast(lambda: km.kron(km.identity(2**8), km.identity(2**12)))
+    _fails_fast(lambda: km.sparse(sp.eye(2**16, format="csr")))
+
+
+def test_main_refuses_an_impossible_size_fast(capsys):
+    from kmatrix.__main__ import main
+
+    t0 = time.perf_counter()
+    assert main(["--n", str(2**30)]) == 2
+    assert time.perf_counter() - t0 < 1.0
+    assert "needs about" in capsys.readouterr().err
+
+
+def test_check_memory_threshold(monkeypatch):
+    import kmatrix._checks as checks
+
+    monkeypatch.setattr(checks, "available_memory", lambda: 1000)
+    assert checks.check_memory(1000, "x") == 1000
+    with pytest.raises(MemoryError, match="thing needs about"):
+        checks.check_memory(1001, "thing")
+    monkeypatch.setattr(checks, "available_memory", lambda: None)  # unknown: no check
+    assert checks.check_memory(10**30, "x") == 10**30
+    monkeypatch.undo()
+    avail = checks.available_memory()
+    assert avail is None or avail > 0

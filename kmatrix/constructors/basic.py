@@ -4,7 +4,7 @@ __all__ = ["identity", "diag", "random"]
 
 import numpy as np
 
-from .._checks import check_dtype, check_real, check_size, shape_pair
+from .._checks import check_dtype, check_memory, check_real, check_size, shape_pair, twiddle_nbytes
 from .._layout import identity_twiddle, internal_size_for, log2_exact
 from .._operator import KMatrix
 
@@ -23,6 +23,7 @@ def identity(n, dtype=np.float64):
     n = check_size(n)
     dtype = check_dtype(dtype)
     big = internal_size_for(n, n)
+    check_memory(twiddle_nbytes(2, big, dtype), f"identity({n})")
     return KMatrix(identity_twiddle(2, log2_exact(big), dtype), (n, n))
 
 
@@ -51,6 +52,7 @@ def diag(d):
         dtype = np.dtype(np.float64)
     n = d.size
     big = internal_size_for(n, n)
+    check_memory(twiddle_nbytes(2, big, dtype) + big * dtype.itemsize, f"diag of size {n}")
     m = log2_exact(big)
     tw = identity_twiddle(2, m, dtype)
     full = np.ones(big, dtype=dtype)
@@ -115,6 +117,13 @@ def random(shape, *, width=1, expansion=1, dtype=np.float64, init="randn", rng=N
         raise ValueError(f"init must be one of {_INITS}; got {init!r}")
     rng = np.random.default_rng(rng)
     big = internal_size_for(rows, cols, expansion)
+    # The draws are float64 (complex128 for complex), then cast: about three twiddles of
+    # the drawing dtype at the peak, plus the operator's own.
+    draw = np.dtype(np.complex128 if dtype.kind == "c" else np.float64)
+    check_memory(
+        3 * twiddle_nbytes(2 * width, big, draw) + twiddle_nbytes(2 * width, big, dtype),
+        f"random({shape!r}) with internal size N = 2**{big.bit_length() - 1}",
+    )
     m = log2_exact(big)
     shape5 = (2 * width, m, big // 2, 2, 2)
     if init == "identity":

@@ -12,7 +12,7 @@ __all__ = ["circulant", "toeplitz", "convolution"]
 
 import numpy as np
 
-from .._checks import as_vector
+from .._checks import as_vector, check_memory, twiddle_nbytes
 from .._layout import log2_exact, pair_indices
 from .._operator import KMatrix
 
@@ -101,9 +101,24 @@ def toeplitz_column(col, row):
     return g
 
 
+def _check_room(big, dtype, what):
+    """``MemoryError`` unless a circulant of size ``big`` fits: its complex128 twiddle,
+    the cast one and about eight complex vectors of length ``big`` (column, spectrum,
+    scalings)."""
+    check_memory(
+        twiddle_nbytes(2, big, np.complex128) + twiddle_nbytes(2, big, dtype) + 8 * 16 * big,
+        f"{what} (internal size N >= {big})",
+    )
+
+
 def _embedded_toeplitz(col, row, dtype):
     """KMatrix of the Toeplitz matrix with first column ``col`` and first row ``row``."""
-    tw = circulant_twiddle(np.fft.fft(toeplitz_column(col, row)))
+    # The smallest circulant that can hold it, checked before the embedding's vectors.
+    _check_room(max(2, _pow2_at_least(max(col.size, row.size))), dtype,
+                f"a {col.size}x{row.size} Toeplitz operator")
+    g = toeplitz_column(col, row)
+    _check_room(g.size, dtype, f"a {col.size}x{row.size} Toeplitz operator")
+    tw = circulant_twiddle(np.fft.fft(g))
     return KMatrix(tw.astype(dtype), (col.size, row.size))
 
 
@@ -144,6 +159,9 @@ def circulant(c):
     >>> np.allclose(C.toarray(), scipy.linalg.circulant(c)), C.width, C.expansion
     (True, 1, 1.0)
     """
+    c = np.asarray(c)
+    if c.dtype.kind in "biufc":  # the size alone can rule it out: check before the scan
+        _check_room(max(2, _pow2_at_least(c.size)), _operator_dtype(c), f"circulant of size {c.size}")
     c = as_vector(c, "c")
     n = c.size
     dtype = _operator_dtype(c)
@@ -193,6 +211,12 @@ def toeplitz(c, r=None):
     >>> T.shape, T.width, T.internal_size  # rows + cols - 1 = 4
     ((3, 2), 1, 4)
     """
+    # The size alone can rule the operator out: check before scanning or copying c and r.
+    c, r = np.asarray(c), (None if r is None else np.asarray(r))
+    rows, cols = c.size, (c.size if r is None else r.size)
+    if c.dtype.kind in "biufc":
+        _check_room(max(2, _pow2_at_least(max(rows, cols))), _operator_dtype(c),
+                    f"a {rows}x{cols} Toeplitz operator")
     c = as_vector(c, "c")
     r = c.conj() if r is None else as_vector(r, "r")
     return _embedded_toeplitz(c, r, _operator_dtype(c, r))
@@ -254,6 +278,9 @@ def convolution(h, n, mode="full"):
         start, rows = (short - 1) // 2, long_
     else:
         start, rows = short - 1, long_ - short + 1
+    # "full" has zero tails, so its circulant has exactly this size; the others at least.
+    _check_room(_pow2_at_least(rows + n - 1) if mode == "full" else _pow2_at_least(max(rows, n)),
+                _operator_dtype(h), f"convolution of {big_m} taps with n = {n}")
 
     def taps(k):  # h[k] with zeros outside 0..M-1
         k = np.asarray(k)

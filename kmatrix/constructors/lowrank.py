@@ -5,6 +5,7 @@ __all__ = ["low_rank"]
 import numpy as np
 from scipy.sparse import issparse
 
+from .._checks import check_memory, twiddle_nbytes
 from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
 from .._operator import KMatrix
 from .._algebra import sum_frame
@@ -108,6 +109,11 @@ def low_rank(U, V):
     n = internal_size_for(rows, cols)
     m = log2_exact(n)
     half = n // 2
+    slots = 1 << max(r - 1, 0).bit_length()
+    check_memory(
+        twiddle_nbytes(2, slots * n, dtype) + 2 * r * n * dtype.itemsize,
+        f"low_rank of rank {r} and shape ({rows}, {cols}) (internal size N = {slots * n})",
+    )
     if r == 0:
         return KMatrix(np.zeros((2, m, half, 2, 2), dtype=dtype), (rows, cols))
     u = np.zeros((r, n), dtype=dtype)

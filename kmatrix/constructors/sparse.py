@@ -8,7 +8,7 @@ from scipy.sparse import issparse
 from .._layout import internal_size_for, log2_exact
 from .._operator import KMatrix
 from .._benes import pair_of, permutation_swaps, swap_twiddle
-from .._checks import check_dtype
+from .._checks import check_dtype, check_memory, twiddle_nbytes
 
 
 def _value_dtype(dtype):
@@ -179,6 +179,9 @@ def sparse(S, dtype=None):
     while n < s:
         n *= 2
     m = log2_exact(n)
+    # Eight blocks, and the routing's index arrays (about 16 per block pair, see permutation).
+    check_memory(twiddle_nbytes(8, n, out_dtype) + 16 * 8 * n,
+                 f"sparse of shape {shape} with {s} nonzeros (internal size N = {n})")
     if s == 0:
         return KMatrix(np.zeros((2, m, n // 2, 2, 2), dtype=out_dtype), shape)
 
