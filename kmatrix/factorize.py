@@ -17,6 +17,7 @@ import warnings
 import numpy as np
 from scipy.sparse import issparse
 
+from ._checks import check_real
 from ._layout import identity_twiddle, log2_exact
 from ._operator import KMatrix
 
@@ -217,16 +218,6 @@ def _candidates(perm, n):
     return [_one_perm(v, n) for v in items]
 
 
-def _check_tol(tol):
-    if tol is None:
-        return None
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"tol must be a real number or None; got {type(tol).__name__}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be finite and >= 0; got {tol}")
-    return float(tol)
-
-
 # --------------------------------------------------------------------------- driver
 def _inner(a, b):
     """``<a, b> = sum(conj(a) * b)`` without temporaries (and without BLAS ``dot``, whose
@@ -346,7 +337,7 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     A = _as_matrix(A)
     if structure not in _STRUCTURES:
         raise ValueError(f'structure must be "B" or "B*"; got {structure!r}')
-    tol = _check_tol(tol)
+    tol = check_real(tol, "tol", low=0, allow_none=True)
     n = A.shape[0]
     m = log2_exact(n)
     cands = _candidates(perm, n)

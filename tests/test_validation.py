@@ -7,6 +7,7 @@ import pytest
 import scipy.sparse as sp
 
 import kmatrix as km
+import kmatrix.testing as kt
 
 
 def good(m=3, nb=2, dtype=np.float64):
@@ -201,3 +202,53 @@ def test_check_memory_threshold(monkeypatch):
     monkeypatch.undo()
     avail = checks.available_memory()
     assert avail is None or avail > 0
+
+
+# --------------------------------------------------------------------------- float arguments
+_H4 = np.array([[1.0, 1, 1, 1], [1, -1, 1, -1], [1, 1, -1, -1], [1, -1, -1, 1]])
+_BAD_FLOATS = [float("inf"), float("-inf"), float("nan")]
+
+
+@pytest.mark.parametrize("bad", _BAD_FLOATS)
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("expansion", lambda v: km.random(4, expansion=v)),
+        ("expansion", lambda v: km.fit(_H4, expansion=v)),
+        ("tol", lambda v: km.fit(_H4, tol=v)),
+        ("lr", lambda v: km.fit(_H4, method="adam", lr=v)),
+        ("tol", lambda v: km.factorize(_H4, tol=v)),
+        ("rtol", lambda v: kt.assert_matches_dense(km.identity(4), np.eye(4), rtol=v)),
+        ("atol", lambda v: kt.assert_matches_dense(km.identity(4), np.eye(4), atol=v)),
+        ("rtol", lambda v: kt.assert_adjoint(km.identity(4), rtol=v)),
+        ("expansion", lambda v: kt.assert_certificate(km.identity(4), expansion=v)),
+    ],
+)
+def test_float_arguments_must_be_finite(name, call, bad):
+    t0 = time.perf_counter()
+    with pytest.raises(ValueError, match=f"{name} must be finite"):
+        call(bad)
+    assert time.perf_counter() - t0 < 1.0
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("tol", lambda: km.fit(_H4, tol=-1e-3)),
+        ("lr", lambda: km.fit(_H4, method="adam", lr=0.0)),
+        ("tol", lambda: km.factorize(_H4, tol=-1.0)),
+        ("rtol", lambda: kt.assert_matches_dense(km.identity(4), np.eye(4), rtol=-1.0)),
+        ("atol", lambda: kt.assert_matches_dense(km.identity(4), np.eye(4), atol=-1.0)),
+        ("rtol", lambda: kt.assert_adjoint(km.identity(4), rtol=-1e-3)),
+        ("expansion", lambda: kt.assert_certificate(km.identity(4), expansion=0.0)),
+    ],
+)
+def test_float_arguments_must_be_in_range(name, call):
+    with pytest.raises(ValueError, match=name):
+        call()
+
+
+def test_huge_finite_expansions_fail_fast():
+    _fails_fast(lambda: km.random(4, expansion=1e300))
+    _fails_fast(lambda: km.fit(_H4, expansion=1e300))
+    _fails_fast(lambda: km.fit(_H4, width=2**40))

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_real
+from .._checks import check_memory, check_real, twiddle_nbytes
 from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
 from .._operator import KMatrix
 from ._problem import Progress, default_dtype, pair_data, positive_float, positive_int, target_data
@@ -208,7 +208,14 @@ def fit(
         raise ValueError("the target data Y is zero: the relative error is undefined")
 
     nblocks = 2 * width
-    m = log2_exact(internal_size_for(rows, cols, expansion))
+    big = internal_size_for(rows, cols, expansion)
+    # Parameters, gradient and L-BFGS's 2 * 20 correction pairs, each of the size of a
+    # twiddle in the compute dtype; the data padded to N rows on both sides.
+    check_memory(
+        48 * twiddle_nbytes(nblocks, big, compute) + 4 * big * Xd.shape[1] * compute.itemsize,
+        f"fitting a K-matrix of width {width} at internal size N = 2**{big.bit_length() - 1}",
+    )
+    m = log2_exact(big)
     param = make_parametrization(parametrization, nblocks, m, out_dtype.kind == "c")
     if param.name == "permutation" and rows != cols:
         raise ValueError(
