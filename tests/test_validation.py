@@ -252,3 +252,31 @@ def test_huge_finite_expansions_fail_fast():
     _fails_fast(lambda: km.random(4, expansion=1e300))
     _fails_fast(lambda: km.fit(_H4, expansion=1e300))
     _fails_fast(lambda: km.fit(_H4, width=2**40))
+
+
+# --------------------------------------------------------------------------- user values named
+def test_assert_adjoint_needs_vectors():
+    with pytest.raises(ValueError, match="n_vectors must be >= 1"):
+        kt.assert_adjoint(km.identity(4), n_vectors=0)
+    with pytest.raises(TypeError, match="n_vectors"):
+        kt.assert_adjoint(km.identity(4), n_vectors=1.5)
+    kt.assert_adjoint(km.identity(4), n_vectors=1)
+
+
+@pytest.mark.parametrize(
+    "name, call",
+    [
+        ("d contains NaN", lambda: km.diag([np.nan])),
+        ("d contains NaN", lambda: km.diag([1.0, np.inf])),
+        ("c is too large", lambda: km.circulant([1e308, 1e308])),
+        ("c is too large", lambda: km.circulant([1e308, 1e308, 1e308])),
+        ("c is too large", lambda: km.circulant(np.array([3e38, 3e38], dtype=np.float32))),
+        ("c or r is too large", lambda: km.toeplitz([1e308, 1e308, 1e308], [1e308, 1e308])),
+        ("h is too large", lambda: km.convolution([1e308, 1e308], 3)),
+        ("overflow float32", lambda: km.diag([1e300]).astype(np.float32)),
+    ],
+)
+def test_bad_values_are_named_after_the_argument(name, call):
+    with pytest.raises(ValueError, match=name) as info:
+        call()
+    assert "twiddle contains" not in str(info.value)

@@ -4,7 +4,7 @@ __all__ = ["identity", "diag", "random"]
 
 import numpy as np
 
-from .._checks import check_dtype, check_memory, check_real, check_size, shape_pair, twiddle_nbytes
+from .._checks import as_vector, check_dtype, check_memory, check_real, check_size, shape_pair, twiddle_nbytes
 from .._layout import identity_twiddle, internal_size_for, log2_exact
 from .._operator import KMatrix
 
@@ -40,11 +40,7 @@ def diag(d):
     >>> km.diag([1.0, 2.0, 3.0]) @ np.ones(3)
     array([1., 2., 3.])
     """
-    d = np.asarray(d)
-    if d.ndim != 1 or d.size == 0:
-        raise ValueError(f"d must be a non-empty 1-D array; got shape {d.shape}")
-    if d.dtype.kind not in "biufc":
-        raise TypeError(f"d must be numeric; got dtype {d.dtype}")
+    d = as_vector(d, "d")
     dtype = check_dtype(np.result_type(d.dtype, np.float32) if d.dtype.kind in "bi" else d.dtype)
     if dtype.kind in "bi":  # pragma: no cover
         dtype = np.dtype(np.float64)

@@ -111,15 +111,26 @@ def _check_room(big, dtype, what):
     )
 
 
-def _embedded_toeplitz(col, row, dtype):
+def _finite(tw, names):
+    """``tw`` when finite; else the user's values (``names``) are too large for its dtype."""
+    if not np.all(np.isfinite(tw)):
+        raise ValueError(
+            f"{names} too large: the operator's factors (the spectrum scaled by 1/N, in "
+            f"{tw.dtype}) overflow; scale the input down (e.g. by its largest magnitude)"
+        )
+    return tw
+
+
+def _embedded_toeplitz(col, row, dtype, names):
     """KMatrix of the Toeplitz matrix with first column ``col`` and first row ``row``."""
     # The smallest circulant that can hold it, checked before the embedding's vectors.
     _check_room(max(2, _pow2_at_least(max(col.size, row.size))), dtype,
                 f"a {col.size}x{row.size} Toeplitz operator")
     g = toeplitz_column(col, row)
     _check_room(g.size, dtype, f"a {col.size}x{row.size} Toeplitz operator")
-    tw = circulant_twiddle(np.fft.fft(g))
-    return KMatrix(tw.astype(dtype), (col.size, row.size))
+    with np.errstate(over="ignore", invalid="ignore"):
+        tw = circulant_twiddle(np.fft.fft(g)).astype(dtype)
+    return KMatrix._from_owned(_finite(tw, names), (col.size, row.size))
 
 
 def circulant(c):
@@ -166,9 +177,11 @@ def circulant(c):
     n = c.size
     dtype = _operator_dtype(c)
     if n >= 2 and n & (n - 1) == 0:
-        return KMatrix(circulant_twiddle(np.fft.fft(c)).astype(dtype), (n, n))
+        with np.errstate(over="ignore", invalid="ignore"):
+            tw = circulant_twiddle(np.fft.fft(c)).astype(dtype)
+        return KMatrix._from_owned(_finite(tw, "c is"), (n, n))
     row = np.concatenate([c[:1], c[1:][::-1]])
-    return _embedded_toeplitz(c, row, dtype)
+    return _embedded_toeplitz(c, row, dtype, "c is")
 
 
 def toeplitz(c, r=None):
@@ -219,7 +232,7 @@ def toeplitz(c, r=None):
                     f"a {rows}x{cols} Toeplitz operator")
     c = as_vector(c, "c")
     r = c.conj() if r is None else as_vector(r, "r")
-    return _embedded_toeplitz(c, r, _operator_dtype(c, r))
+    return _embedded_toeplitz(c, r, _operator_dtype(c, r), "c or r is")
 
 
 def convolution(h, n, mode="full"):
@@ -289,4 +302,4 @@ def convolution(h, n, mode="full"):
 
     col = taps(start + np.arange(rows))
     row = taps(start - np.arange(n))
-    return _embedded_toeplitz(col, row, _operator_dtype(h))
+    return _embedded_toeplitz(col, row, _operator_dtype(h), "h is")

@@ -150,7 +150,8 @@ def assert_adjoint(K, rng=None, rtol=None, n_vectors=3):
         Default :func:`default_rtol` for a :class:`KMatrix`; for another operator
         ``100 * sqrt(n) * eps``.
     n_vectors : int, default 3
-        Number of random vectors on each side (all ``n_vectors**2`` products are checked).
+        Number of random vectors on each side (all ``n_vectors**2`` products are
+        checked); at least 1.
 
     Raises
     ------
@@ -176,6 +177,8 @@ def assert_adjoint(K, rng=None, rtol=None, n_vectors=3):
     if not isinstance(K, LinearOperator):
         raise TypeError(f"K must be a KMatrix or LinearOperator; got {type(K).__name__}")
     rtol = check_real(rtol, "rtol", low=0, allow_none=True)
+    # No vectors would check nothing and pass whatever K is.
+    n_vectors = check_size(n_vectors, "n_vectors", minimum=1)
     rng = np.random.default_rng(rng)
     dtype = np.dtype(K.dtype)
     if dtype.kind not in "fc":
