@@ -10,6 +10,7 @@ __all__ = [
     "SUPPORTED_DTYPES",
     "check_dtype",
     "value_dtype",
+    "apply_dtype",
     "check_size",
     "shape_pair",
     "check_real",
@@ -77,6 +78,23 @@ def value_dtype(*dtypes, name="the input", complex_=False):
     out = np.result_type(*mapped)
     if complex_:
         out = np.result_type(out, np.complex64)
+    return out
+
+
+def apply_dtype(op_dtype, *x_dtypes, name="KMatrix @ x"):
+    """Dtype of applying an operator of ``op_dtype`` to arrays of ``x_dtypes``.
+
+    NumPy's promotion, as for ``A @ x`` with an ndarray ``A``: ``numpy.result_type`` of
+    all of them, which must be one of the four operator dtypes (``TypeError`` otherwise,
+    e.g. for extended-precision input: nothing is rounded silently).
+    """
+    out = np.result_type(op_dtype, *x_dtypes)
+    if out not in SUPPORTED_DTYPES:
+        given = ", ".join(str(np.dtype(d)) for d in x_dtypes)
+        raise TypeError(
+            f"{name}: the result type {out} of a {np.dtype(op_dtype)} KMatrix and {given} "
+            "input is not one of float32, float64, complex64, complex128"
+        )
     return out
 
 

@@ -25,6 +25,7 @@ __all__ = [
 
 import numpy as np
 
+from ._checks import apply_dtype
 from ._layout import SUPPORTED_DTYPES
 
 _NUMERIC_KINDS = "biufc"
@@ -190,13 +191,7 @@ def _validate(K, x, name):
         raise ValueError(
             f"{name} expects an array of shape ({cols},) or ({cols}, k); got shape {shape}"
         )
-    out = np.result_type(K.dtype, dtype)
-    if out not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"cannot apply a {K.dtype} KMatrix to {dtype} input: the result type {out} is "
-            "not one of float32, float64, complex64, complex128"
-        )
-    return shape, out
+    return shape, apply_dtype(K.dtype, dtype, name=name)
 
 
 def apply_device(K, x, name="KMatrix @ x"):
@@ -436,12 +431,7 @@ def vjp_device(K, X, G):
         raise ValueError(
             f"vjp_device expects G with the shape of K @ X, {want}; got shape {gshape}"
         )
-    dtype = np.result_type(K.dtype, xdt, gdt)
-    if dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"vjp_device: result type {dtype} of K ({K.dtype}), X ({xdt}) and G ({gdt}) is "
-            "not one of float32, float64, complex64, complex128"
-        )
+    dtype = apply_dtype(K.dtype, xdt, gdt, name="vjp_device")
     cuda = _cuda_module()
     from .kernels import cuda as kern
     from .kernels import cuda_grad as kgrad

@@ -17,12 +17,11 @@ import warnings
 import numpy as np
 from scipy.sparse import issparse
 
-from ._checks import check_real
+from ._checks import check_real, value_dtype
 from ._layout import identity_twiddle, log2_exact
 from ._operator import KMatrix
 
 _STRUCTURES = ("B", "B*")
-_SUPPORTED = ("float32", "float64", "complex64", "complex128")
 _POWER_STEPS = 4
 
 
@@ -145,15 +144,9 @@ def _as_matrix(A):
     if issparse(A) or isinstance(A, KMatrix):
         A = A.toarray()
     A = np.asarray(A)
-    if A.dtype.kind in "biu":
-        A = A.astype(np.float64)
-    elif A.dtype.kind not in "fc":
+    if A.dtype.kind not in "biufc":
         raise TypeError(f"A must be a numeric array; got dtype {A.dtype}")
-    elif A.dtype.name not in _SUPPORTED:
-        raise TypeError(
-            f"A's dtype must be one of {', '.join(_SUPPORTED)} (or an integer type); "
-            f"got {A.dtype}"
-        )
+    A = A.astype(value_dtype(A.dtype, name="A"), copy=False)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"A must be a square 2-D matrix (n, n); got shape {A.shape}")
     n = A.shape[0]
@@ -257,9 +250,10 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     Parameters
     ----------
     A : array_like, shape (n, n)
-        Dense matrix, ``n`` a power of two ``>= 2``. float32, float64, complex64 and
-        complex128 are kept (the work is done in double precision, the factors are
-        stored in the dtype of ``A``); integer and boolean matrices give float64.
+        Dense matrix, ``n`` a power of two ``>= 2``. The factors' dtype follows the one
+        dtype rule (:doc:`/guide/dtypes`): float32, float64, complex64 and complex128
+        are kept, float16 gives float32, integer and boolean matrices give float64
+        (the work is done in double precision).
         SciPy sparse matrices and :class:`KMatrix` operators are densified.
     structure : {"B", "B*"}, default "B"
         ``"B"``: an increasing-stride butterfly (stride 1 applied first), stored in block
@@ -297,7 +291,7 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
         infinite entries; an unknown ``structure``; ``perm`` not a permutation of
         ``range(n)``; the error above ``tol``.
     TypeError
-        ``A`` not numeric or of an unsupported dtype (float16, longdouble); ``perm`` not
+        ``A`` not numeric or of extended precision (longdouble); ``perm`` not
         integer; ``tol`` not a number.
 
     Notes

@@ -234,7 +234,7 @@ def test_sparse_and_kmatrix_inputs_are_densified():
         (np.ones((2, 4, 4)), ValueError, "square"),
         (np.array([["a", "b"], ["c", "d"]]), TypeError, "numeric"),
         (np.ones((4, 4), dtype=object), TypeError, "numeric"),
-        (np.ones((4, 4), dtype=np.float16), TypeError, "float16"),
+        (np.ones((4, 4), dtype=np.longdouble), TypeError, "longdouble|float128|float96"),
         (np.full((4, 4), np.nan), ValueError, "NaN"),
     ],
 )

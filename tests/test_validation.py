@@ -280,3 +280,92 @@ def test_bad_values_are_named_after_the_argument(name, call):
     with pytest.raises(ValueError, match=name) as info:
         call()
     assert "twiddle contains" not in str(info.value)
+
+
+# --------------------------------------------------------------------------- one dtype rule
+from hypothesis import given, strategies as st  # noqa: E402
+
+from kmatrix._checks import value_dtype  # noqa: E402
+
+_VALUE_DTYPES = [np.bool_, np.int8, np.uint8, np.int64, np.float16, np.float32, np.float64,
+                 np.complex64, np.complex128, np.longdouble]
+_RULE = {"b": np.float64, "i": np.float64, "u": np.float64}
+
+
+def _rule(*dtypes):
+    """The documented table (docs/guide/dtypes.rst), written out independently."""
+    out = []
+    for d in map(np.dtype, dtypes):
+        if d.kind in "fc" and d.itemsize > (8 if d.kind == "f" else 16):
+            return None  # extended precision: refused
+        out.append(np.dtype(_RULE.get(d.kind, np.float32 if d == np.float16 else d)))
+    return np.result_type(*out)
+
+
+def _values(dtype, shape):
+    return (np.arange(int(np.prod(shape))).reshape(shape) % 3 + 1).astype(dtype)
+
+
+_VALUE_CONSTRUCTORS = {
+    "diag": lambda a, b: km.diag(_values(a, 4)),
+    "sparse": lambda a, b: km.sparse(_values(a, (3, 4))),
+    "sparse (scipy)": lambda a, b: km.sparse(sp.csr_array(_values(a, (3, 4)))),
+    "low_rank": lambda a, b: km.low_rank(_values(a, (3, 2)), _values(b, (4, 2))),
+    "fit": lambda a, b: km.fit(_values(a, (4, 4)), max_iter=0).kmatrix,
+    "fit (pairs)": lambda a, b: km.fit(X=_values(a, (4, 3)), Y=_values(b, (4, 3)), max_iter=0).kmatrix,
+    "factorize": lambda a, b: km.factorize(_values(a, (2, 2)), return_info=True)[0],
+}
+_TWO_INPUTS = ("low_rank", "fit (pairs)")
+# Complex factors whatever the input: the rule's dtype must cast safely to theirs.
+_SPECTRAL = {
+    "circulant": lambda a, b: km.circulant(_values(a, 4)),
+    "toeplitz": lambda a, b: km.toeplitz(_values(a, 3), _values(b, 2)),
+    "convolution": lambda a, b: km.convolution(_values(a, 3), 5),
+}
+
+
+@given(name=st.sampled_from(sorted(_VALUE_CONSTRUCTORS) + sorted(_SPECTRAL)),
+       a=st.sampled_from(_VALUE_DTYPES), b=st.sampled_from(_VALUE_DTYPES))
+def test_one_dtype_rule_for_values(name, a, b):
+    two = name in _TWO_INPUTS or name == "toeplitz"
+    b = b if two else a
+    want = _rule(a, b)
+    build = _VALUE_CONSTRUCTORS.get(name) or _SPECTRAL[name]
+    if want is None:
+        with pytest.raises(TypeError, match="longdouble|float128|float96"):
+            build(a, b)
+        return
+    assert value_dtype(a, b) == want
+    K = build(a, b)
+    if name in _SPECTRAL:
+        assert K.dtype.kind == "c" and np.can_cast(want, K.dtype, "safe"), (name, a, b, K.dtype)
+    else:
+        assert K.dtype == want, (name, a, b, K.dtype)
+
+
+_EXPLICIT = {
+    "identity": lambda d: km.identity(4, dtype=d),
+    "random": lambda d: km.random(4, dtype=d, rng=0),
+    "hadamard": lambda d: km.hadamard(4, dtype=d),
+    "permutation": lambda d: km.permutation([1, 0, 2], dtype=d),
+    "bit_reversal": lambda d: km.bit_reversal(4, dtype=d),
+    "astype": lambda d: km.identity(4).astype(d),
+    "sparse": lambda d: km.sparse(np.eye(3), dtype=d),
+    "fit": lambda d: km.fit(np.eye(4), dtype=d, max_iter=0).kmatrix,
+}
+
+
+@given(name=st.sampled_from(sorted(_EXPLICIT)), dtype=st.sampled_from(_VALUE_DTYPES))
+def test_explicit_dtype_is_one_of_the_four(name, dtype):
+    dtype = np.dtype(dtype)
+    if dtype.name in ("float32", "float64", "complex64", "complex128"):
+        assert _EXPLICIT[name](dtype).dtype == dtype
+    else:
+        with pytest.raises(TypeError, match="dtype must be one of float32, float64"):
+            _EXPLICIT[name](dtype)
+
+
+def test_diag_takes_what_its_docstring_promises():
+    assert km.diag(np.array([1, 2], dtype=np.uint8)).dtype == np.float64
+    assert km.diag(np.array([1, 2], dtype=np.float16)).dtype == np.float32
+    np.testing.assert_array_equal(km.diag(np.array([1, 2], np.uint8)).toarray(), np.diag([1.0, 2.0]))

@@ -4,7 +4,16 @@ __all__ = ["identity", "diag", "random"]
 
 import numpy as np
 
-from .._checks import as_vector, check_dtype, check_memory, check_real, check_size, shape_pair, twiddle_nbytes
+from .._checks import (
+    as_vector,
+    check_dtype,
+    check_memory,
+    check_real,
+    check_size,
+    shape_pair,
+    twiddle_nbytes,
+    value_dtype,
+)
 from .._layout import identity_twiddle, internal_size_for, log2_exact
 from .._operator import KMatrix
 
@@ -31,8 +40,9 @@ def diag(d):
     """Diagonal operator ``numpy.diag(d)`` as a K-matrix (width 1).
 
     The diagonal sits in the first factor (stride N/2) of the first block; every other
-    factor is the identity. Integer and boolean ``d`` give a float64 operator, float32
-    stays float32.
+    factor is the identity. The dtype follows the one dtype rule (:doc:`/guide/dtypes`):
+    boolean and integer ``d`` give float64, float16 and float32 give float32, float64
+    and complex are kept; extended precision is refused (``TypeError``).
 
     Examples
     --------
@@ -41,11 +51,7 @@ def diag(d):
     array([1., 2., 3.])
     """
     d = as_vector(d, "d")
-    dtype = check_dtype(np.result_type(d.dtype, np.float32) if d.dtype.kind in "bi" else d.dtype)
-    if dtype.kind in "bi":  # pragma: no cover
-        dtype = np.dtype(np.float64)
-    if d.dtype.kind in "bi":
-        dtype = np.dtype(np.float64)
+    dtype = value_dtype(d.dtype, name="d")
     n = d.size
     big = internal_size_for(n, n)
     check_memory(twiddle_nbytes(2, big, dtype) + big * dtype.itemsize, f"diag of size {n}")

@@ -12,7 +12,7 @@ __all__ = ["circulant", "toeplitz", "convolution"]
 
 import numpy as np
 
-from .._checks import as_vector, check_memory, twiddle_nbytes
+from .._checks import as_vector, check_memory, twiddle_nbytes, value_dtype
 from .._layout import log2_exact, pair_indices
 from .._operator import KMatrix
 
@@ -66,10 +66,9 @@ def circulant_twiddle(lam, d_in=None, d_out=None):
     return tw
 
 
-def _operator_dtype(*arrays):
-    """complex64 when every input is float32/complex64, else complex128."""
-    single = all(a.dtype in (np.float32, np.complex64) for a in arrays)
-    return np.dtype(np.complex64 if single else np.complex128)
+def _operator_dtype(*arrays, name):
+    """The complex counterpart of the inputs' operator dtype (the one dtype rule)."""
+    return value_dtype(*(a.dtype for a in arrays), name=name, complex_=True)
 
 
 def _pow2_at_least(k):
@@ -172,10 +171,10 @@ def circulant(c):
     """
     c = np.asarray(c)
     if c.dtype.kind in "biufc":  # the size alone can rule it out: check before the scan
-        _check_room(max(2, _pow2_at_least(c.size)), _operator_dtype(c), f"circulant of size {c.size}")
+        _check_room(max(2, _pow2_at_least(c.size)), _operator_dtype(c, name="c"), f"circulant of size {c.size}")
     c = as_vector(c, "c")
     n = c.size
-    dtype = _operator_dtype(c)
+    dtype = _operator_dtype(c, name="c")
     if n >= 2 and n & (n - 1) == 0:
         with np.errstate(over="ignore", invalid="ignore"):
             tw = circulant_twiddle(np.fft.fft(c)).astype(dtype)
@@ -228,11 +227,11 @@ def toeplitz(c, r=None):
     c, r = np.asarray(c), (None if r is None else np.asarray(r))
     rows, cols = c.size, (c.size if r is None else r.size)
     if c.dtype.kind in "biufc":
-        _check_room(max(2, _pow2_at_least(max(rows, cols))), _operator_dtype(c),
+        _check_room(max(2, _pow2_at_least(max(rows, cols))), _operator_dtype(c, name="c"),
                     f"a {rows}x{cols} Toeplitz operator")
     c = as_vector(c, "c")
     r = c.conj() if r is None else as_vector(r, "r")
-    return _embedded_toeplitz(c, r, _operator_dtype(c, r), "c or r is")
+    return _embedded_toeplitz(c, r, _operator_dtype(c, r, name="c and r"), "c or r is")
 
 
 def convolution(h, n, mode="full"):
@@ -293,7 +292,7 @@ def convolution(h, n, mode="full"):
         start, rows = short - 1, long_ - short + 1
     # "full" has zero tails, so its circulant has exactly this size; the others at least.
     _check_room(_pow2_at_least(rows + n - 1) if mode == "full" else _pow2_at_least(max(rows, n)),
-                _operator_dtype(h), f"convolution of {big_m} taps with n = {n}")
+                _operator_dtype(h, name="h"), f"convolution of {big_m} taps with n = {n}")
 
     def taps(k):  # h[k] with zeros outside 0..M-1
         k = np.asarray(k)
@@ -302,4 +301,4 @@ def convolution(h, n, mode="full"):
 
     col = taps(start + np.arange(rows))
     row = taps(start - np.arange(n))
-    return _embedded_toeplitz(col, row, _operator_dtype(h), "h is")
+    return _embedded_toeplitz(col, row, _operator_dtype(h, name="h"), "h is")

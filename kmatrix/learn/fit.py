@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_memory, check_real, twiddle_nbytes
-from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
+from .._checks import check_dtype, check_memory, check_real, twiddle_nbytes
+from .._layout import internal_size_for, log2_exact
 from .._operator import KMatrix
-from ._problem import Progress, default_dtype, pair_data, positive_float, positive_int, target_data
+from ._problem import Progress, pair_data, positive_float, positive_int, target_data
 from .optimize import Objective, run_adam, run_lbfgs
 from .parametrizations import make_parametrization
 from .relax import realify
@@ -99,9 +99,10 @@ def fit(
     expansion : float, default 1
         Internal size ``N`` is the smallest power of two ``>= expansion * max(rows, cols)``.
     dtype : dtype, optional
-        Dtype of the returned K-matrix; default the target's (or the data's) dtype,
-        integers promoted to float64. The optimization itself runs in float64 /
-        complex128.
+        Dtype of the returned K-matrix; default the operator dtype of the target's
+        (or the data's) values by the one dtype rule (:doc:`/guide/dtypes`: booleans and
+        integers give float64, float16 gives float32, extended precision is refused).
+        The optimization itself runs in float64 / complex128.
     init : {"randn", "ortho", "identity"}, KMatrix or ndarray, default "randn"
         Starting point: a named random/identity init (as in :func:`kmatrix.random`,
         rescaled so that ``||K X|| = ||Y||``), a KMatrix with the right twiddle shape
@@ -194,11 +195,7 @@ def fit(
         if probes is not None:
             raise ValueError("probes applies to a target, not to data pairs")
         Xd, Yd, data_dtype = pair_data(X, Y)
-    out_dtype = default_dtype(data_dtype) if dtype is None else np.dtype(dtype)
-    if out_dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"dtype must be one of float32, float64, complex64, complex128; got {out_dtype}"
-        )
+    out_dtype = data_dtype if dtype is None else check_dtype(dtype)
     rows, cols = Yd.shape[0], Xd.shape[0]
     data_complex = Xd.dtype.kind == "c" or Yd.dtype.kind == "c"
     compute = np.dtype(np.complex128 if data_complex or out_dtype.kind == "c" else np.float64)
