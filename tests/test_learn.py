@@ -217,6 +217,43 @@ def test_orthogonal_parametrization_is_orthogonal(complex_, width, m, seed):
     np.testing.assert_allclose(D.conj().T @ D, np.eye(2**m), rtol=0, atol=1e-13 * width * m)
 
 
+def _orthogonal_with_det(n, det, seed):
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
+    q = q * np.sign(np.diag(r))
+    if np.sign(np.linalg.det(q)) != det:
+        q[:, 0] *= -1
+    return q
+
+
+@given(st.integers(1, 3), st.integers(1, 3), seeds)
+def test_orthogonal_parametrization_reaches_both_determinants(width, m, seed):
+    param = make_parametrization("orthogonal", 2 * width, m, False)
+    rng = np.random.default_rng(seed)
+    theta = param.initial("ortho", rng)
+    for sign in (1, -1):
+        th = param.with_determinant(theta, sign)
+        D = dense_reference(np.asarray(param.twiddle(th)))
+        np.testing.assert_allclose(D.T @ D, np.eye(2**m), atol=1e-13 * width * m)
+        assert np.sign(np.linalg.det(D)) == sign
+    # The reflection flags are discrete: their gradient is zero, so optimizers keep them.
+    g = param.pullback(theta, rng.standard_normal(param.tw_shape))
+    assert np.all(g.reshape(param.param_shape)[..., 1] == 0)
+
+
+@pytest.mark.parametrize("init", ["ortho", "randn", "identity"])
+@pytest.mark.parametrize(
+    "target",
+    [np.diag([1.0, -1.0]), _orthogonal_with_det(2, -1, 0), _orthogonal_with_det(4, -1, 1),
+     _orthogonal_with_det(4, -1, 2), _orthogonal_with_det(4, 1, 3)],
+)
+def test_orthogonal_fit_reaches_reflections(target, init):
+    for seed in range(3):
+        res = km.fit(target, parametrization="orthogonal", init=init, rng=seed, tol=1e-10,
+                     max_iter=2000)
+        assert res.converged, (seed, res.rel_error, res.message)
+        np.testing.assert_allclose(res.kmatrix.toarray(), target, atol=1e-9)
+
+
 # ------------------------------------------------------------------------- fit
 
 

@@ -6,6 +6,7 @@ __all__ = [
     "numeric",
     "target_data",
     "pair_data",
+    "determinant_sign",
     "positive_int",
     "positive_float",
 ]
@@ -126,6 +127,22 @@ def pair_data(X, Y):
     if X.shape[0] < 1 or Y.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"X and Y must be non-empty; got shapes {X.shape} and {Y.shape}")
     return X, Y, value_dtype(X.dtype, Y.dtype, name="X and Y")
+
+
+def determinant_sign(X, Y, n):
+    """Sign of ``det M`` for the least-squares map ``M X ~ Y`` of real ``n x n`` data.
+
+    An orthogonal operator's determinant is +1 or -1, and a continuous path cannot
+    change it; the fit's init takes the data's. 0 when the data do not decide: padded
+    shapes (``S E S^T`` with a square ``E`` larger than the data), fewer than ``n``
+    columns, complex data or a singular ``M``.
+    """
+    if X.shape[0] != n or Y.shape[0] != n or X.shape[1] < n or X.dtype.kind == "c" or Y.dtype.kind == "c":
+        return 0
+    # M X = Y  <=>  X^T M^T = Y^T, solved in the least-squares sense.
+    Mt = np.linalg.lstsq(X.T, Y.T, rcond=None)[0]
+    sign, logdet = np.linalg.slogdet(Mt)
+    return int(sign) if np.isfinite(logdet) else 0
 
 
 def positive_int(v, name, minimum=1):

@@ -10,7 +10,7 @@ import numpy as np
 from .._checks import check_dtype, check_memory, check_real, twiddle_nbytes
 from .._layout import internal_size_for, log2_exact
 from .._operator import KMatrix
-from ._problem import Progress, pair_data, positive_float, positive_int, target_data
+from ._problem import Progress, determinant_sign, pair_data, positive_float, positive_int, target_data
 from .optimize import Objective, run_adam, run_lbfgs
 from .parametrizations import make_parametrization
 from .relax import realify
@@ -275,6 +275,10 @@ def fit(
             theta0 = param.initial(init, rng)
             if param.name == "free" and isinstance(init, str):
                 theta0 = _balanced(param, obj, theta0)
+            elif param.name == "orthogonal" and isinstance(init, str):
+                # Rotations and reflections are two components of O(2): start in the
+                # one whose determinant the data have.
+                theta0 = param.with_determinant(theta0, determinant_sign(Xd, Yd, 1 << m))
             theta, msg = stage(param, obj, theta0)
     finally:
         bar.close()
