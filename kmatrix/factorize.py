@@ -18,6 +18,7 @@ import numpy as np
 from scipy.sparse import issparse
 
 from ._checks import check_real, value_dtype
+from ._scaling import exponent, ldexp, spread_exponent
 from ._layout import identity_twiddle, log2_exact
 from ._operator import KMatrix
 
@@ -273,7 +274,7 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
         Also return a dict with ``"error"`` (relative Frobenius error
         ``|A - K|_F / |A|_F``, in [0, 1]), ``"perm"`` (the chosen index array, or None),
         ``"butterfly"`` (the KMatrix ``B`` alone), ``"scale"`` (the least-squares scalar
-        folded into ``B``), ``"structure"`` and ``"errors"`` (one per candidate).
+        folded into ``B``, for ``A`` brought to unit magnitude by a power of two), ``"structure"`` and ``"errors"`` (one per candidate).
 
     Returns
     -------
@@ -309,7 +310,9 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     a constant of the best butterfly's). A ``B*`` is the transpose of a ``B``. Finally
     ``B`` is scaled by the least-squares scalar ``<B, A>/<B, B>``. Exact butterflies
     cost ``O(n**2 log n)``; blocks that are not rank one need a small SVD each, up to
-    ``O(n**2.5)`` in total. Cooley-Tukey reads ``F = B P`` with ``F[:, bitrev]`` an
+    ``O(n**2.5)`` in total. The work is done on ``A / 2**e`` with ``max |A / 2**e|`` in
+    ``[1/2, 1)`` (exact), and ``2**e`` is spread over the factors, so the result and its
+    relative error do not depend on the scale of ``A``. Cooley-Tukey reads ``F = B P`` with ``F[:, bitrev]`` an
     increasing butterfly, so ``factorize(F, perm="bitrev")`` is the fast DFT.
 
     Examples
@@ -337,6 +340,10 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     cands = _candidates(perm, n)
     out_dtype = A.dtype
     work = np.dtype(np.complex128 if A.dtype.kind == "c" else np.float64)
+    # Work on A / 2**e with max|A / 2**e| in [1/2, 1): exact, and the squared norms and
+    # rank-one fits neither underflow nor overflow whatever the scale of A.
+    e = exponent(A)
+    A = ldexp(A.astype(work), -e)
 
     best = None
     errors = []
@@ -350,11 +357,14 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     p, tw, alpha, err = best
 
     full = identity_twiddle(2, m, out_dtype)
+    block = 1 if structure == "B" else 0
     if structure == "B":
         full[1] = tw
     else:  # A^T = B (increasing)  =>  A = B^T: reversed factors, transposed 2x2 maps
         full[0] = tw[::-1].swapaxes(-1, -2)
-    butterfly = KMatrix(full)
+    # The scale 2**e back, spread over the butterfly's factors.
+    full = spread_exponent(full, e, blocks=slice(block, block + 1))
+    butterfly = KMatrix._from_owned(full)
     K = butterfly
     if p is not None and np.any(p != np.arange(n)):
         from .constructors.permutation import permutation

@@ -1,11 +1,12 @@
 """Learning: vjp against finite differences, fit, parametrizations, relaxation, rounding."""
 
+import functools
 import importlib
 
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import aslinearoperator
 
@@ -444,3 +445,63 @@ def test_fit_bad_arguments():
     for kwargs, exc, match in cases:
         with pytest.raises(exc, match=match):
             km.fit(**kwargs)
+
+
+# ---------------------------------------------------------------------- scale invariance
+_FIT_TARGETS = {
+    "hadamard": lambda: scipy.linalg.hadamard(8).astype(float),
+    "dft": lambda: np.fft.fft(np.eye(4)),
+    "kmatrix": lambda: km.random(8, init="ortho", rng=3).toarray(),
+}
+
+
+def _fit_case(name, single, pairs, k):
+    A0 = _FIT_TARGETS[name]()
+    dtype = {("f", False): np.float64, ("f", True): np.float32,
+             ("c", False): np.complex128, ("c", True): np.complex64}[A0.dtype.kind, single]
+    tol = 1e-5 if single else 1e-9
+    c = 10.0**k
+    if pairs:  # K X = Y with X scaled by 1/c: K is c * A0
+        X = np.random.default_rng(1).standard_normal((A0.shape[1], 12))
+        kw = dict(X=X / c, Y=A0 @ X)
+    else:
+        kw = dict(target=A0 * c)
+    return A0, c, tol, km.fit(**kw, dtype=dtype, init="ortho", rng=0, tol=tol, max_iter=2000)
+
+
+_unscaled_fit = functools.lru_cache(maxsize=None)(lambda *case: _fit_case(*case, 0)[-1])
+
+
+@settings(max_examples=5)
+@given(name=st.sampled_from(sorted(_FIT_TARGETS)), k=st.integers(-200, 200),
+       single=st.booleans(), pairs=st.booleans())
+def test_fit_is_scale_invariant(name, k, single, pairs):
+    if single:
+        k = k % 61 - 30  # c * A stays normal in single precision
+    A0, c, tol, res = _fit_case(name, single, pairs, k)
+    res0 = _unscaled_fit(name, single, pairs)
+    assert res0.converged, res0.message  # the unscaled problem is recovered ...
+    assert res.converged and res.rel_error <= tol, (res.rel_error, res.message)  # ... and so is this
+    assert np.all(np.isfinite(res.kmatrix.twiddle)) and res.kmatrix.dtype == res0.kmatrix.dtype
+    D = res.kmatrix.toarray().astype(np.complex128) / c
+    assert np.linalg.norm(D - A0) <= 10 * tol * np.linalg.norm(A0)
+
+
+@pytest.mark.parametrize("k", [-200, -160, 160, 200])
+def test_fit_extreme_scales_do_not_leak_internal_errors(k):
+    H = scipy.linalg.hadamard(8).astype(float) * 10.0**k
+    for kw in (dict(), dict(method="adam", max_iter=50), dict(parametrization="orthogonal")):
+        res = km.fit(H, rng=0, tol=1e-9, **kw)
+        assert np.isfinite(res.rel_error), (kw, res.message)
+        assert res.converged or res.rel_error > 1e-9
+
+
+@pytest.mark.parametrize("lr", [1e3, 1e300])
+def test_adam_divergence_ends_the_run_with_the_best_iterate(lr):
+    H = scipy.linalg.hadamard(8).astype(float)
+    res = km.fit(H, method="adam", lr=lr, rng=0, max_iter=50, relax=False)
+    assert not res.converged and np.isfinite(res.rel_error)
+    assert res.rel_error <= res.history[0] * (1 + 1e-12)
+    assert np.all(np.isfinite(res.kmatrix.twiddle))
+    if lr > 1e100:
+        assert "not finite" in res.message and "best iterate" in res.message
