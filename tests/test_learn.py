@@ -112,7 +112,7 @@ def test_vjp_dx_is_adjoint_times_g(problem):
 def test_vjp_complex_convention_entrywise():
     """dtwiddle.real / .imag are dL/dRe t / dL/dIm t for a nonlinear real loss."""
     rng = np.random.default_rng(3)
-    K = km.random((6, 5), width=1, expansion=2, dtype=np.complex128, rng=4)
+    K = km.random((6, 5), width=1, expansion=2, dtype=np.complex128, rng=4, init="randn")
     X = rand(rng, (5, 2), np.complex128)
     Y0 = rand(rng, (6, 2), np.complex128)
 
@@ -148,7 +148,7 @@ def test_vjp_two_factor_closed_form():
 
 def test_vjp_real_operator_complex_data_gives_real_part():
     rng = np.random.default_rng(1)
-    K = km.random(8, width=2, rng=2)
+    K = km.random(8, width=2, rng=2, init="randn")
     X, G = rand(rng, (8, 3), np.complex128), rand(rng, (8, 3), np.complex128)
     dX, dtw = km.vjp(K, X, G)
     _, dtw_c = km.vjp(K.astype(np.complex128), X, G)
@@ -159,7 +159,7 @@ def test_vjp_real_operator_complex_data_gives_real_part():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_vjp_threaded_equals_serial(monkeypatch, dtype):
     rng = np.random.default_rng(5)
-    K = km.random((30, 20), width=2, expansion=2, dtype=dtype, rng=6)
+    K = km.random((30, 20), width=2, expansion=2, dtype=dtype, rng=6, init="randn")
     X, G = rand(rng, (20, 70), dtype), rand(rng, (30, 70), dtype)
     monkeypatch.setattr(vjp_module, "_PARALLEL_MIN_WORK", 1 << 60)
     serial = km.vjp(K, X, G)
@@ -174,7 +174,7 @@ def test_vjp_threaded_equals_serial(monkeypatch, dtype):
 
 
 def test_vjp_bad_arguments():
-    K = km.random((4, 6), rng=0)
+    K = km.random((4, 6), rng=0, init="randn")
     with pytest.raises(TypeError, match="KMatrix"):
         km.vjp(np.eye(4), np.ones(4), np.ones(4))
     with pytest.raises(ValueError, match=r"X of shape \(6,\)"):
@@ -319,14 +319,14 @@ def test_fit_adam_minibatch_and_float32():
 
 
 def test_fit_linear_operator_target_probes_and_shapes():
-    A = km.random((5, 7), rng=3).toarray()
+    A = km.random((5, 7), rng=3, init="randn").toarray()
     dense = km.fit(A, rng=0, max_iter=20)
     op = km.fit(aslinearoperator(A), rng=0, max_iter=20)
     np.testing.assert_array_equal(dense.history, op.history)
     assert op.kmatrix.shape == (5, 7)
     wide_fit = km.fit(A, expansion=2, rng=0, max_iter=5, probes=3)
     assert wide_fit.kmatrix.internal_size == 16 and wide_fit.kmatrix.shape == (5, 7)
-    Ac = A + 1j * km.random((5, 7), rng=4).toarray()
+    Ac = A + 1j * km.random((5, 7), rng=4, init="randn").toarray()
     assert km.fit(Ac, rng=0, max_iter=3).kmatrix.dtype == np.complex128
 
 
@@ -374,7 +374,7 @@ def test_round_permutation_rejects():
     with pytest.raises(TypeError, match="KMatrix or a FitResult"):
         round_permutation(np.eye(4))
     with pytest.raises(ValueError, match="square"):
-        round_permutation(km.random((3, 4), rng=0))
+        round_permutation(km.random((3, 4), rng=0, init="randn"))
     # a swap at stride 4 of an 8-point network moves coordinate 1 into the padding of n=5
     tw = km.identity(8).twiddle.copy()
     tw[0, 0, 1] = [[0, 1], [1, 0]]
@@ -386,7 +386,7 @@ def test_round_permutation_rejects():
 def test_realify_undoes_a_phase_gauge(m, width, seed):
     rng = np.random.default_rng(seed)
     n = 2**m
-    real = km.random(n, width=width, rng=seed).twiddle
+    real = km.random(n, width=width, rng=seed, init="randn").twiddle
     gauged = real.astype(np.complex128)
     nb = 2 * width
     seq = [(b, j) for b in range(nb) for j in range(m)]
@@ -426,8 +426,8 @@ def test_fit_bad_arguments():
         (dict(target=A, dtype=np.int64), TypeError, "dtype"),
         (dict(target=A, init="zeros"), ValueError, "init"),
         (dict(target=A, init=np.zeros(3)), ValueError, "parameter shape"),
-        (dict(target=A, init=km.random(8, rng=0)), ValueError, "twiddle shape"),
-        (dict(target=A, parametrization="orthogonal", init=km.random(4, rng=0)), TypeError, "free"),
+        (dict(target=A, init=km.random(8, rng=0, init="randn")), ValueError, "twiddle shape"),
+        (dict(target=A, parametrization="orthogonal", init=km.random(4, rng=0, init="randn")), TypeError, "free"),
         (dict(target=A, relax="yes"), ValueError, "relax"),
         (dict(target=A, parametrization="orthogonal", relax=True), ValueError, "relax"),
         (dict(target=np.ones((2, 2, 2))), ValueError, "2-D"),
