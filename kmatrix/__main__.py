@@ -37,6 +37,7 @@ import scipy.linalg
 import scipy.sparse
 
 import kmatrix as km
+from kmatrix._checks import check_memory, twiddle_nbytes
 from kmatrix.testing.circuits import fft_circuit
 
 _DTYPES = ("float64", "float32", "complex128", "complex64")
@@ -316,11 +317,21 @@ def format_table(result):
     return "\n".join(out)
 
 
+def demo_nbytes(n, batch):
+    """Bytes the largest rows of the demo hold at once: the Toeplitz circulant (complex128
+    twiddle and its construction, size up to ``2n``), the sparse row's eight blocks at
+    ``s = 4n`` slots, and the probes with their results in complex128."""
+    toeplitz = 3 * twiddle_nbytes(2, _pow2(2 * n), np.complex128)
+    sparse = twiddle_nbytes(8, _pow2(4 * n), np.complex128) + 16 * 8 * _pow2(4 * n)
+    return toeplitz + sparse + 4 * 16 * n * batch
+
+
 def run_demo(n=1024, dtype="float64", *, quick=False, batch=None, repeat=None, seed=0):
     """Build every row of the demo, check it and time it; return a JSON-ready dict."""
     dtype = np.dtype(dtype)
     batch = batch if batch is not None else (4 if quick else 16)
     repeat = repeat if repeat is not None else (3 if quick else 7)
+    check_memory(demo_nbytes(n, batch), f"python -m kmatrix with n = {n}")
     rng = np.random.default_rng(seed)
     t_start = time.perf_counter()
     rows = [_run_case(c, dtype, batch, repeat, rng) for c in make_cases(n, dtype, rng)]
@@ -341,13 +352,7 @@ def run_demo(n=1024, dtype="float64", *, quick=False, batch=None, repeat=None, s
 
 def plot(result, path):
     """Two panels: apply time of K vs baseline, and error vs tolerance, per row."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise SystemExit(f"--plot needs matplotlib (pip install 'kmatrix[docs]'): {exc}") from exc
+    plt = _pyplot()
     rows = [r for r in result["rows"] if "apply_s" in r]
     if not rows:
         raise SystemExit("--plot: no row produced timings")
@@ -381,14 +386,31 @@ def _find_bench_script():
     return None
 
 
-def _positive_int(text):
+def _int_at_least(minimum):
+    """argparse type: an integer ``>= minimum``."""
+
+    def parse(text):
+        try:
+            v = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if v < minimum:
+            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {v}")
+        return v
+
+    return parse
+
+
+def _pyplot():
+    """``matplotlib.pyplot`` with the file backend, or ``SystemExit`` saying how to get it."""
     try:
-        v = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
-    if v < 2:
-        raise argparse.ArgumentTypeError(f"expected an integer >= 2, got {v}")
-    return v
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError as exc:
+        raise SystemExit(f"--plot needs matplotlib (pip install 'kmatrix[docs]'): {exc}") from exc
+    return plt
 
 
 def _parser():
@@ -397,11 +419,11 @@ def _parser():
         description="Build the DFT, a permutation, a sparse, a low-rank, a Toeplitz matrix, the "
                     "FFT circuit (Theorem 1) and a learned fit as K-matrices; check them against NumPy/SciPy and time them. "
                     "Exit status 1 if any row fails.")
-    p.add_argument("--n", type=_positive_int, default=None, help="size (default 1024; 256 with --quick)")
+    p.add_argument("--n", type=_int_at_least(2), default=None, help="size (default 1024; 256 with --quick)")
     p.add_argument("--dtype", choices=_DTYPES, default="float64",
                    help="working precision; real targets stay real unless complex is asked for")
     p.add_argument("--quick", action="store_true", help="smaller default n, fewer probes and repeats")
-    p.add_argument("--batch", type=_positive_int, default=None, help="probe vectors per apply")
+    p.add_argument("--batch", type=_int_at_least(1), default=None, help="probe vectors per apply")
     p.add_argument("--seed", type=int, default=0, help="seed of the random targets and probes")
     p.add_argument("--json", metavar="FILE", help="write the full result as JSON")
     p.add_argument("--plot", metavar="FILE.png", help="save a figure (needs matplotlib)")
@@ -424,7 +446,13 @@ def main(argv=None):
         return subprocess.call([sys.executable, str(script), *argv[1:]])
     args = _parser().parse_args(argv)
     n = args.n if args.n is not None else (256 if args.quick else 1024)
-    result = run_demo(n, args.dtype, quick=args.quick, batch=args.batch, seed=args.seed)
+    if args.plot:
+        _pyplot()  # fail before the run, not after it
+    try:
+        result = run_demo(n, args.dtype, quick=args.quick, batch=args.batch, seed=args.seed)
+    except MemoryError as exc:
+        print(f"python -m kmatrix: error: {exc}", file=sys.stderr)
+        return 2
     print(format_table(result))
     if args.json:
         with open(args.json, "w") as f:

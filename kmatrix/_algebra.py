@@ -26,6 +26,7 @@ __all__ = [
 import numpy as np
 
 from ._benes import permutation_twiddle
+from ._checks import check_memory, twiddle_nbytes
 from ._folding import diagonal, scale_first_cols, scale_last_rows, simplify
 from ._layout import embed_twiddle, identity_twiddle
 
@@ -56,6 +57,9 @@ def compose(a, b):
         )
     dtype = np.result_type(ta.dtype, tb.dtype)
     m = max(ta.shape[1], tb.shape[1])
+    n = 1 << m
+    nb = ta.shape[0] + tb.shape[0]
+    check_memory(2 * twiddle_nbytes(nb, n, dtype), f"a product of width {nb // 2} at N = {n}")
     ta = embed_twiddle(ta.astype(dtype, copy=False), m)
     tb = np.array(embed_twiddle(tb.astype(dtype, copy=False), m), copy=True)
     _mask_last_rows(tb, ca)
@@ -148,6 +152,8 @@ def sum_frame(nblocks, m, k, dtype):
     """
     levels = (k - 1).bit_length()
     half = 1 << (m - 1)
+    check_memory(twiddle_nbytes(nblocks, 1 << (m + levels), dtype),
+                 f"a sum of {k} terms at N = {1 << (m + levels)}")
     tw = np.zeros((nblocks, m + levels, half << levels, 2, 2), dtype=dtype)
     if levels == 0:
         return tw, levels
@@ -243,6 +249,8 @@ def kron(a, b):
     tb = pad_blocks(tb.astype(dtype, copy=False), nblocks)
     ma, mb = ta.shape[1], tb.shape[1]
     na, nb = 1 << ma, 1 << mb
+    check_memory(2 * twiddle_nbytes(nblocks + 4, na * nb, dtype),
+                 f"a Kronecker product at N = {na * nb}")
     tw = np.empty((nblocks, ma + mb, na * nb // 2, 2, 2), dtype=dtype)
     # Even blocks decrease the stride: A's (large) strides first, then B's.
     tw[0::2, :ma] = np.repeat(ta[0::2], nb, axis=2)

@@ -10,6 +10,7 @@ __all__ = [
     "SUPPORTED_DTYPES",
     "check_dtype",
     "value_dtype",
+    "apply_dtype",
     "check_size",
     "check_workers",
     "shape_pair",
@@ -21,10 +22,14 @@ __all__ = [
     "is_scalar",
     "is_device_array",
     "is_dask_array",
+    "available_memory",
+    "check_memory",
+    "twiddle_nbytes",
 ]
 
 import numbers
 import operator
+import os
 
 import numpy as np
 
@@ -76,6 +81,23 @@ def value_dtype(*dtypes, name="the input", complex_=False):
     out = np.result_type(*mapped)
     if complex_:
         out = np.result_type(out, np.complex64)
+    return out
+
+
+def apply_dtype(op_dtype, *x_dtypes, name="KMatrix @ x"):
+    """Dtype of applying an operator of ``op_dtype`` to arrays of ``x_dtypes``.
+
+    NumPy's promotion, as for ``A @ x`` with an ndarray ``A``: ``numpy.result_type`` of
+    all of them, which must be one of the four operator dtypes (``TypeError`` otherwise,
+    e.g. for extended-precision input: nothing is rounded silently).
+    """
+    out = np.result_type(op_dtype, *x_dtypes)
+    if out not in SUPPORTED_DTYPES:
+        given = ", ".join(str(np.dtype(d)) for d in x_dtypes)
+        raise TypeError(
+            f"{name}: the result type {out} of a {np.dtype(op_dtype)} KMatrix and {given} "
+            "input is not one of float32, float64, complex64, complex128"
+        )
     return out
 
 
@@ -235,3 +257,49 @@ def is_dask_array(x):
         and hasattr(x, "__dask_graph__")
         and hasattr(x, "chunks")
     )
+
+
+def available_memory():
+    """Bytes of memory a new allocation can use, or ``None`` when the system does not say.
+
+    Linux: ``MemAvailable`` plus ``SwapFree`` of ``/proc/meminfo`` (what the kernel can
+    hand out without killing anything); elsewhere the physical memory
+    (``SC_PHYS_PAGES * SC_PAGE_SIZE``).
+    """
+    try:
+        with open("/proc/meminfo") as f:
+            fields = dict(line.split(":", 1) for line in f if ":" in line)
+        kib = int(fields["MemAvailable"].split()[0]) + int(fields.get("SwapFree", "0 kB").split()[0])
+        return kib * 1024
+    except (OSError, KeyError, ValueError):
+        pass
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (AttributeError, ValueError, OSError):
+        return None
+
+
+def _gib(nbytes):
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def check_memory(nbytes, what):
+    """Raise ``MemoryError`` before allocating ``nbytes`` that cannot fit in memory.
+
+    Callers pass the size of the arrays they are about to build (twiddles and the
+    temporaries of their construction), so an impossible size fails at once with the
+    estimate, instead of after seconds of partial allocation and swapping.
+    """
+    nbytes = int(nbytes)
+    avail = available_memory()
+    if avail is not None and nbytes > avail:
+        raise MemoryError(
+            f"{what} needs about {_gib(nbytes)}, more than the {_gib(avail)} of memory available"
+        )
+    return nbytes
+
+
+def twiddle_nbytes(nblocks, n, dtype):
+    """Bytes of a twiddle ``(nblocks, log2 n, n//2, 2, 2)`` of ``dtype`` (``n`` a power of two)."""
+    m = max(1, int(n).bit_length() - 1)
+    return int(nblocks) * m * (int(n) // 2) * 4 * np.dtype(dtype).itemsize

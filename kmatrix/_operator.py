@@ -478,7 +478,14 @@ class KMatrix(LinearOperator):
                     f"cannot cast a {tw.dtype} KMatrix with nonzero imaginary parts to {dtype}"
                 )
             tw = tw.real
-        return KMatrix(tw.astype(dtype), self.shape)
+        with np.errstate(over="ignore"):
+            tw = tw.astype(dtype)
+        if not np.all(np.isfinite(tw)):
+            raise ValueError(
+                f"cannot cast a {self.dtype} KMatrix to {dtype}: its twiddles (largest "
+                f"magnitude {np.abs(self._twiddle).max():.3g}) overflow {dtype}"
+            )
+        return KMatrix._from_owned(tw, self.shape)
 
     def toarray(self):
         """Dense ``(rows, cols)`` ndarray, built column block by column block."""

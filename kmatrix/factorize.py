@@ -17,11 +17,12 @@ import warnings
 import numpy as np
 from scipy.sparse import issparse
 
+from ._checks import check_real, value_dtype
+from ._scaling import exponent, ldexp, spread_exponent
 from ._layout import identity_twiddle, log2_exact
 from ._operator import KMatrix
 
 _STRUCTURES = ("B", "B*")
-_SUPPORTED = ("float32", "float64", "complex64", "complex128")
 _POWER_STEPS = 4
 
 
@@ -144,15 +145,9 @@ def _as_matrix(A):
     if issparse(A) or isinstance(A, KMatrix):
         A = A.toarray()
     A = np.asarray(A)
-    if A.dtype.kind in "biu":
-        A = A.astype(np.float64)
-    elif A.dtype.kind not in "fc":
+    if A.dtype.kind not in "biufc":
         raise TypeError(f"A must be a numeric array; got dtype {A.dtype}")
-    elif A.dtype.name not in _SUPPORTED:
-        raise TypeError(
-            f"A's dtype must be one of {', '.join(_SUPPORTED)} (or an integer type); "
-            f"got {A.dtype}"
-        )
+    A = A.astype(value_dtype(A.dtype, name="A"), copy=False)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"A must be a square 2-D matrix (n, n); got shape {A.shape}")
     n = A.shape[0]
@@ -217,16 +212,6 @@ def _candidates(perm, n):
     return [_one_perm(v, n) for v in items]
 
 
-def _check_tol(tol):
-    if tol is None:
-        return None
-    if isinstance(tol, bool) or not isinstance(tol, numbers.Real):
-        raise TypeError(f"tol must be a real number or None; got {type(tol).__name__}")
-    if not (np.isfinite(tol) and tol >= 0):
-        raise ValueError(f"tol must be finite and >= 0; got {tol}")
-    return float(tol)
-
-
 # --------------------------------------------------------------------------- driver
 def _inner(a, b):
     """``<a, b> = sum(conj(a) * b)`` without temporaries (and without BLAS ``dot``, whose
@@ -266,9 +251,10 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     Parameters
     ----------
     A : array_like, shape (n, n)
-        Dense matrix, ``n`` a power of two ``>= 2``. float32, float64, complex64 and
-        complex128 are kept (the work is done in double precision, the factors are
-        stored in the dtype of ``A``); integer and boolean matrices give float64.
+        Dense matrix, ``n`` a power of two ``>= 2``. The factors' dtype follows the one
+        dtype rule (:doc:`/guide/dtypes`): float32, float64, complex64 and complex128
+        are kept, float16 gives float32, integer and boolean matrices give float64
+        (the work is done in double precision).
         SciPy sparse matrices and :class:`KMatrix` operators are densified.
     structure : {"B", "B*"}, default "B"
         ``"B"``: an increasing-stride butterfly (stride 1 applied first), stored in block
@@ -288,7 +274,7 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
         Also return a dict with ``"error"`` (relative Frobenius error
         ``|A - K|_F / |A|_F``, in [0, 1]), ``"perm"`` (the chosen index array, or None),
         ``"butterfly"`` (the KMatrix ``B`` alone), ``"scale"`` (the least-squares scalar
-        folded into ``B``), ``"structure"`` and ``"errors"`` (one per candidate).
+        folded into ``B``, for ``A`` brought to unit magnitude by a power of two), ``"structure"`` and ``"errors"`` (one per candidate).
 
     Returns
     -------
@@ -306,7 +292,7 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
         infinite entries; an unknown ``structure``; ``perm`` not a permutation of
         ``range(n)``; the error above ``tol``.
     TypeError
-        ``A`` not numeric or of an unsupported dtype (float16, longdouble); ``perm`` not
+        ``A`` not numeric or of extended precision (longdouble); ``perm`` not
         integer; ``tol`` not a number.
 
     Notes
@@ -324,7 +310,9 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     a constant of the best butterfly's). A ``B*`` is the transpose of a ``B``. Finally
     ``B`` is scaled by the least-squares scalar ``<B, A>/<B, B>``. Exact butterflies
     cost ``O(n**2 log n)``; blocks that are not rank one need a small SVD each, up to
-    ``O(n**2.5)`` in total. Cooley-Tukey reads ``F = B P`` with ``F[:, bitrev]`` an
+    ``O(n**2.5)`` in total. The work is done on ``A / 2**e`` with ``max |A / 2**e|`` in
+    ``[1/2, 1)`` (exact), and ``2**e`` is spread over the factors, so the result and its
+    relative error do not depend on the scale of ``A``. Cooley-Tukey reads ``F = B P`` with ``F[:, bitrev]`` an
     increasing butterfly, so ``factorize(F, perm="bitrev")`` is the fast DFT.
 
     Examples
@@ -346,12 +334,16 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     A = _as_matrix(A)
     if structure not in _STRUCTURES:
         raise ValueError(f'structure must be "B" or "B*"; got {structure!r}')
-    tol = _check_tol(tol)
+    tol = check_real(tol, "tol", low=0, allow_none=True)
     n = A.shape[0]
     m = log2_exact(n)
     cands = _candidates(perm, n)
     out_dtype = A.dtype
     work = np.dtype(np.complex128 if A.dtype.kind == "c" else np.float64)
+    # Work on A / 2**e with max|A / 2**e| in [1/2, 1): exact, and the squared norms and
+    # rank-one fits neither underflow nor overflow whatever the scale of A.
+    e = exponent(A)
+    A = ldexp(A.astype(work), -e)
 
     best = None
     errors = []
@@ -365,11 +357,14 @@ def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
     p, tw, alpha, err = best
 
     full = identity_twiddle(2, m, out_dtype)
+    block = 1 if structure == "B" else 0
     if structure == "B":
         full[1] = tw
     else:  # A^T = B (increasing)  =>  A = B^T: reversed factors, transposed 2x2 maps
         full[0] = tw[::-1].swapaxes(-1, -2)
-    butterfly = KMatrix(full)
+    # The scale 2**e back, spread over the butterfly's factors.
+    full = spread_exponent(full, e, blocks=slice(block, block + 1))
+    butterfly = KMatrix._from_owned(full)
     K = butterfly
     if p is not None and np.any(p != np.arange(n)):
         from .constructors.permutation import permutation

@@ -45,7 +45,7 @@ def test_sum_matches_dense_with_certificate(data):
 def test_sum_of_different_sizes_widths_and_dtypes(k, shape):
     dtypes = [np.float32, np.complex64, np.float64, np.complex128, np.float32]
     terms = [
-        km.random(shape, width=1 + i % 2, expansion=1 + 3 * (i % 3 == 2), dtype=dtypes[i], rng=i)
+        km.random(shape, width=1 + i % 2, expansion=1 + 3 * (i % 3 == 2), dtype=dtypes[i], rng=i, init="randn")
         for i in range(k)
     ]
     S = km.sum(terms)
@@ -58,7 +58,7 @@ def test_sum_of_different_sizes_widths_and_dtypes(k, shape):
 
 
 def test_operators_add_sub_and_builtin_sum():
-    A, B, C = (km.random((6, 9), width=w, rng=s) for s, w in enumerate([1, 2, 1]))
+    A, B, C = (km.random((6, 9), width=w, rng=s, init="randn") for s, w in enumerate([1, 2, 1]))
     a, b, c = (_oracle(X) for X in (A, B, C))
     for K, target in [(A + B, a + b), (A - B, a - b), (sum([A, B, C]), a + b + c),
                       (km.sum([A, B, C]), a + b + c), (km.sum((A,)), a)]:
@@ -79,15 +79,15 @@ def test_sum_of_exact_operators_is_exact():
 
 
 def test_sum_adjoint_is_sum_of_adjoints():
-    A = km.random((4, 7), width=2, dtype=np.complex128, rng=0)
-    B = km.random((4, 7), expansion=2, dtype=np.complex128, rng=1)
+    A = km.random((4, 7), width=2, dtype=np.complex128, rng=0, init="randn")
+    B = km.random((4, 7), expansion=2, dtype=np.complex128, rng=1, init="randn")
     S = A + B
     assert_matches_dense(S.H, _oracle(A.H) + _oracle(B.H))
     assert_adjoint(S, rng=0)
 
 
 def test_sum_rejects_bad_input():
-    A, B = km.random((3, 4), rng=0), km.random((4, 3), rng=0)
+    A, B = km.random((3, 4), rng=0, init="randn"), km.random((4, 3), rng=0, init="randn")
     with pytest.raises(ValueError, match="empty"):
         km.sum([])
     with pytest.raises(ValueError, match=r"\(3, 4\).*\(4, 3\)"):
@@ -135,8 +135,8 @@ def test_kron_any_shapes(A, B):
 
 def test_kron_aligned_rectangular_needs_no_permutation():
     # Columns aligned (cb == NB) and rows aligned (ra == 1): no extra width.
-    A = km.random((1, 3), width=2, rng=0)
-    B = km.random((3, 4), dtype=np.complex64, rng=1)
+    A = km.random((1, 3), width=2, rng=0, init="randn")
+    B = km.random((3, 4), dtype=np.complex64, rng=1, init="randn")
     C = km.kron(A, B)
     assert C.width == 2 and C.shape == (3, 12)
     assert_matches_dense(C, np.kron(_oracle(A, np.complex128), _oracle(B, np.complex128)))

@@ -234,7 +234,7 @@ def test_sparse_and_kmatrix_inputs_are_densified():
         (np.ones((2, 4, 4)), ValueError, "square"),
         (np.array([["a", "b"], ["c", "d"]]), TypeError, "numeric"),
         (np.ones((4, 4), dtype=object), TypeError, "numeric"),
-        (np.ones((4, 4), dtype=np.float16), TypeError, "float16"),
+        (np.ones((4, 4), dtype=np.longdouble), TypeError, "longdouble|float128|float96"),
         (np.full((4, 4), np.nan), ValueError, "NaN"),
     ],
 )
@@ -261,3 +261,44 @@ def test_invalid_matrices_raise(A, exc, match):
 def test_invalid_options_raise(kwargs, exc, match):
     with pytest.raises(exc, match=match):
         km.factorize(np.eye(8), **kwargs)
+
+
+# --------------------------------------------------------------------------- scale invariance
+_SCALE_TARGETS = {
+    "hadamard": (lambda: scipy.linalg.hadamard(8).astype(float), {}),
+    "dft": (lambda: np.fft.fft(np.eye(8)), dict(perm="bitrev")),
+    "kmatrix": (lambda: km.random(8, init="ortho", rng=3).toarray(), {}),
+    "random": (lambda: np.random.default_rng(5).standard_normal((8, 8)), {}),
+}
+
+
+@settings(max_examples=60)
+@given(name=st.sampled_from(sorted(_SCALE_TARGETS)), k=st.integers(-200, 200),
+       dtype=st.sampled_from(["float64", "complex128", "float32", "complex64"]))
+def test_factorize_is_scale_invariant(name, k, dtype):
+    build, kw = _SCALE_TARGETS[name]
+    A0 = build()
+    if np.dtype(dtype).kind == "f" and A0.dtype.kind == "c":
+        dtype = "complex128" if dtype == "float64" else "complex64"
+    if np.dtype(dtype) in (np.float32, np.complex64):
+        k = k % 61 - 30  # keep c * A normal in single precision
+    A0 = A0.astype(dtype)
+    A = (A0 * 10.0**k).astype(dtype)
+    _, info0 = km.factorize(A0, return_info=True, **kw)
+    K, info = km.factorize(A, return_info=True, **kw)
+    eps = np.finfo(A.dtype).eps
+    assert np.isfinite(info["error"])
+    assert abs(info["error"] - info0["error"]) <= 50 * eps * max(1.0, info0["error"])
+    # The operator itself, compared at unit scale.
+    D = K.toarray().astype(np.complex128) / 10.0**k
+    rel = np.linalg.norm(D - A0) / np.linalg.norm(A0)
+    assert rel <= info0["error"] + 100 * eps
+
+
+def test_factorize_of_tiny_matrices_is_not_zero():
+    H = scipy.linalg.hadamard(16)
+    K, info = km.factorize(H * 1e-200, return_info=True)
+    assert info["error"] < 1e-14
+    np.testing.assert_allclose(K.toarray() * 1e200, H, atol=1e-12)
+    K, info = km.factorize(H * 1e300, return_info=True)
+    assert info["error"] < 1e-14 and np.all(np.isfinite(K.twiddle))

@@ -31,7 +31,7 @@ def sparse_structured(draw):
     dtype = draw(st.sampled_from(DTYPES))
     rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
     n = 1 << m
-    tw = km.random(n, width=nb // 2, dtype=dtype, rng=rng).twiddle.copy()
+    tw = km.random(n, width=nb // 2, dtype=dtype, rng=rng, init="randn").twiddle.copy()
     eye = np.eye(2, dtype=dtype)
     swap = eye[::-1]
     kinds = draw(st.lists(st.sampled_from(["general", "identity", "swap"]), min_size=nb * m, max_size=nb * m))
@@ -72,12 +72,12 @@ def test_swap_only_twiddles_are_exact_gathers(m, seed):
 
 
 def test_fused_and_single_steps_planned():
-    K = km.random(64, width=1, rng=0)  # m = 6: three fused steps per block
+    K = km.random(64, width=1, rng=0, init="randn")  # m = 6: three fused steps per block
     plan = make_plan(K.twiddle)
     assert plan.factors == ((0, 0, 2), (0, 2, 2), (0, 4, 2), (1, 0, 2), (1, 2, 2), (1, 4, 2))
     assert plan.steps[:, :2].tolist() == [[32, 16], [8, 4], [2, 1], [1, 2], [4, 8], [16, 32]]
     assert plan.phases.tolist() == [[0, 0, 6]]  # N <= 512: one chunk phase
-    K = km.random(32, width=1, rng=0)  # m = 5: a single step closes each block
+    K = km.random(32, width=1, rng=0, init="randn")  # m = 5: a single step closes each block
     assert [f[2] for f in make_plan(K.twiddle).factors] == [2, 2, 1, 2, 2, 1]
     assert make_plan(km.identity(16).twiddle).steps.shape[0] == 0
 
@@ -141,12 +141,12 @@ def test_rows_shared_by_threads_match_serial(K, seed, k, nt):
 
 
 @pytest.mark.parametrize("make, parts", [
-    (lambda: km.random(1024, rng=0), 2),  # real, in place in the output
-    (lambda: km.random(1024, dtype=np.complex128, rng=0), 2),  # planar complex
+    (lambda: km.random(1024, rng=0, init="randn"), 2),  # real, in place in the output
+    (lambda: km.random(1024, dtype=np.complex128, rng=0, init="randn"), 2),  # planar complex
     (lambda: km.dft(1000), 2),  # rectangular padding, permutations at both ends
     # a row gather between two kernel segments
-    (lambda: km.random(1024, rng=1) @ km.permutation(np.random.default_rng(0).permutation(1024))
-     @ km.random(1024, rng=2), 2),
+    (lambda: km.random(1024, rng=1, init="randn") @ km.permutation(np.random.default_rng(0).permutation(1024))
+     @ km.random(1024, rng=2, init="randn"), 2),
     (lambda: km.permutation(np.random.default_rng(0).permutation(1024)), 1),  # no kernel
 ])
 def test_row_parallel_path_taken_and_exact(make, parts):
@@ -181,7 +181,7 @@ def test_failed_part_releases_the_others_and_is_raised():
         with pytest.raises(ValueError, match="unit failed"):
             thr.run_shared(lambda: thr.share(counter, 0, 1000, do), 2, [counter])
         assert counter[1] >= thr._sync().RELEASE  # every wait was ended
-        K = km.random(256, rng=0)
+        K = km.random(256, rng=0, init="randn")
         X = rand(np.random.default_rng(0), (256, 32), K.dtype)
         after = kernel_apply(K, X)  # the pool still works
     with threads(1):
@@ -193,7 +193,7 @@ def test_apply_finishes_when_the_pool_is_busy():
     # waits for a pool thread to start (here: all of them blocked by other work)
     import kmatrix._threads as thr
 
-    K = km.random(1024, rng=0)
+    K = km.random(1024, rng=0, init="randn")
     X = rand(np.random.default_rng(1), (1024, 64), K.dtype)
     with threads(1):
         serial = kernel_apply(K, X)
@@ -218,7 +218,7 @@ def test_kernel_waits_end_on_release():
     from kmatrix.kernels import cpu
     from kmatrix.kernels.sync import RELEASE
 
-    K = km.random(256, rng=0)
+    K = km.random(256, rng=0, init="randn")
     plan = K._plan()
     steps, phases = plan.segments[0]
     x = np.random.default_rng(0).standard_normal((256, 8))
@@ -236,7 +236,7 @@ def test_phases_split_at_chunk_rows(monkeypatch):
     import kmatrix._plan as plan_mod
 
     monkeypatch.setattr(plan_mod, "CHUNK_ROWS", 8)
-    K = km.random(64, width=2, rng=0)  # m = 6, C = 8: strides 32,16,8 | 4,2,1
+    K = km.random(64, width=2, rng=0, init="randn")  # m = 6, C = 8: strides 32,16,8 | 4,2,1
     plan = make_plan(K.twiddle)
     assert plan.chunk == 8
     # slab (b0 big), chunk (b0 small + b1 small), slab (b1 big + b2 big), chunk, slab
@@ -249,7 +249,7 @@ def test_phases_split_at_chunk_rows(monkeypatch):
 def test_middle_swap_runs_become_gathers():
     n = 64
     P = km.permutation(np.random.default_rng(0).permutation(n))
-    R = km.random(n, rng=1)
+    R = km.random(n, rng=1, init="randn")
     K = R @ P @ R  # general, swap-only, general
     plan = make_plan(K.twiddle)
     kinds = [type(s).__name__ for s in plan.segments]
@@ -267,7 +267,7 @@ def test_cache_blocked_phases_match_oracle(m, w, dtype, seed, k):
     old = plan_mod.CHUNK_ROWS
     plan_mod.CHUNK_ROWS = 4  # force slab and chunk phases at small sizes
     try:
-        K = km.random(1 << m, width=w, dtype=dtype, rng=seed)
+        K = km.random(1 << m, width=w, dtype=dtype, rng=seed, init="randn")
         rng = np.random.default_rng(seed)
         X = rand(rng, (K.shape[1], k), dtype)
         got = kernel_apply(K, X)
@@ -280,7 +280,7 @@ def test_cache_blocked_phases_match_oracle(m, w, dtype, seed, k):
 def test_results_do_not_alias_scratch_between_calls():
     # plans with gathers run in per-thread scratch arrays: results must be copies
     P = km.permutation(np.random.default_rng(0).permutation(2048))
-    R = km.random(2048, rng=1)
+    R = km.random(2048, rng=1, init="randn")
     for K in (R @ P @ R, (R @ P @ R).astype(np.complex128), km.dft(2048)):
         X1 = np.ones((2048, 8))
         X2 = np.random.default_rng(2).standard_normal((2048, 8))
@@ -296,7 +296,7 @@ def test_vector_path_takes_any_input_layout_and_dtype(dtype, xdtype, seed):
     # one compiled call per matvec: strided views and other input dtypes are converted
     # first; a DFT plan has a gather between its kernel segments
     rng = np.random.default_rng(seed)
-    K = km.dft(128).astype(dtype) if np.dtype(dtype).kind == "c" else km.random(128, rng=seed, dtype=dtype)
+    K = km.dft(128).astype(dtype) if np.dtype(dtype).kind == "c" else km.random(128, rng=seed, dtype=dtype, init="randn")
     wide = rand(rng, (2 * K.shape[1],), xdtype) if xdtype != np.int64 else rng.integers(-5, 5, 256)
     x = wide[::2]
     got = kernel_apply(K, x)

@@ -1,11 +1,12 @@
 """Learning: vjp against finite differences, fit, parametrizations, relaxation, rounding."""
 
+import functools
 import importlib
 
 import numpy as np
 import pytest
 import scipy.linalg
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.sparse.linalg import aslinearoperator
 
@@ -111,7 +112,7 @@ def test_vjp_dx_is_adjoint_times_g(problem):
 def test_vjp_complex_convention_entrywise():
     """dtwiddle.real / .imag are dL/dRe t / dL/dIm t for a nonlinear real loss."""
     rng = np.random.default_rng(3)
-    K = km.random((6, 5), width=1, expansion=2, dtype=np.complex128, rng=4)
+    K = km.random((6, 5), width=1, expansion=2, dtype=np.complex128, rng=4, init="randn")
     X = rand(rng, (5, 2), np.complex128)
     Y0 = rand(rng, (6, 2), np.complex128)
 
@@ -147,7 +148,7 @@ def test_vjp_two_factor_closed_form():
 
 def test_vjp_real_operator_complex_data_gives_real_part():
     rng = np.random.default_rng(1)
-    K = km.random(8, width=2, rng=2)
+    K = km.random(8, width=2, rng=2, init="randn")
     X, G = rand(rng, (8, 3), np.complex128), rand(rng, (8, 3), np.complex128)
     dX, dtw = km.vjp(K, X, G)
     _, dtw_c = km.vjp(K.astype(np.complex128), X, G)
@@ -160,7 +161,7 @@ def test_vjp_threaded_equals_serial(monkeypatch, dtype):
     import kmatrix._threads as thr
 
     rng = np.random.default_rng(5)
-    K = km.random((30, 20), width=2, expansion=2, dtype=dtype, rng=6)
+    K = km.random((30, 20), width=2, expansion=2, dtype=dtype, rng=6, init="randn")
     X, G = rand(rng, (20, 70), dtype), rand(rng, (30, 70), dtype)
     monkeypatch.setattr(vjp_module, "_PARALLEL_MIN_WORK", 1 << 60)
     serial = km.vjp(K, X, G)
@@ -175,7 +176,7 @@ def test_vjp_threaded_equals_serial(monkeypatch, dtype):
 
 
 def test_vjp_bad_arguments():
-    K = km.random((4, 6), rng=0)
+    K = km.random((4, 6), rng=0, init="randn")
     with pytest.raises(TypeError, match="KMatrix"):
         km.vjp(np.eye(4), np.ones(4), np.ones(4))
     with pytest.raises(ValueError, match=r"X of shape \(6,\)"):
@@ -217,6 +218,43 @@ def test_orthogonal_parametrization_is_orthogonal(complex_, width, m, seed):
     theta = np.random.default_rng(seed).uniform(-10, 10, param.size)
     D = dense_reference(np.asarray(param.twiddle(theta)))
     np.testing.assert_allclose(D.conj().T @ D, np.eye(2**m), rtol=0, atol=1e-13 * width * m)
+
+
+def _orthogonal_with_det(n, det, seed):
+    q, r = np.linalg.qr(np.random.default_rng(seed).standard_normal((n, n)))
+    q = q * np.sign(np.diag(r))
+    if np.sign(np.linalg.det(q)) != det:
+        q[:, 0] *= -1
+    return q
+
+
+@given(st.integers(1, 3), st.integers(1, 3), seeds)
+def test_orthogonal_parametrization_reaches_both_determinants(width, m, seed):
+    param = make_parametrization("orthogonal", 2 * width, m, False)
+    rng = np.random.default_rng(seed)
+    theta = param.initial("ortho", rng)
+    for sign in (1, -1):
+        th = param.with_determinant(theta, sign)
+        D = dense_reference(np.asarray(param.twiddle(th)))
+        np.testing.assert_allclose(D.T @ D, np.eye(2**m), atol=1e-13 * width * m)
+        assert np.sign(np.linalg.det(D)) == sign
+    # The reflection flags are discrete: their gradient is zero, so optimizers keep them.
+    g = param.pullback(theta, rng.standard_normal(param.tw_shape))
+    assert np.all(g.reshape(param.param_shape)[..., 1] == 0)
+
+
+@pytest.mark.parametrize("init", ["ortho", "randn", "identity"])
+@pytest.mark.parametrize(
+    "target",
+    [np.diag([1.0, -1.0]), _orthogonal_with_det(2, -1, 0), _orthogonal_with_det(4, -1, 1),
+     _orthogonal_with_det(4, -1, 2), _orthogonal_with_det(4, 1, 3)],
+)
+def test_orthogonal_fit_reaches_reflections(target, init):
+    for seed in range(3):
+        res = km.fit(target, parametrization="orthogonal", init=init, rng=seed, tol=1e-10,
+                     max_iter=2000)
+        assert res.converged, (seed, res.rel_error, res.message)
+        np.testing.assert_allclose(res.kmatrix.toarray(), target, atol=1e-9)
 
 
 # ------------------------------------------------------------------------- fit
@@ -283,14 +321,14 @@ def test_fit_adam_minibatch_and_float32():
 
 
 def test_fit_linear_operator_target_probes_and_shapes():
-    A = km.random((5, 7), rng=3).toarray()
+    A = km.random((5, 7), rng=3, init="randn").toarray()
     dense = km.fit(A, rng=0, max_iter=20)
     op = km.fit(aslinearoperator(A), rng=0, max_iter=20)
     np.testing.assert_array_equal(dense.history, op.history)
     assert op.kmatrix.shape == (5, 7)
     wide_fit = km.fit(A, expansion=2, rng=0, max_iter=5, probes=3)
     assert wide_fit.kmatrix.internal_size == 16 and wide_fit.kmatrix.shape == (5, 7)
-    Ac = A + 1j * km.random((5, 7), rng=4).toarray()
+    Ac = A + 1j * km.random((5, 7), rng=4, init="randn").toarray()
     assert km.fit(Ac, rng=0, max_iter=3).kmatrix.dtype == np.complex128
 
 
@@ -338,7 +376,7 @@ def test_round_permutation_rejects():
     with pytest.raises(TypeError, match="KMatrix or a FitResult"):
         round_permutation(np.eye(4))
     with pytest.raises(ValueError, match="square"):
-        round_permutation(km.random((3, 4), rng=0))
+        round_permutation(km.random((3, 4), rng=0, init="randn"))
     # a swap at stride 4 of an 8-point network moves coordinate 1 into the padding of n=5
     tw = km.identity(8).twiddle.copy()
     tw[0, 0, 1] = [[0, 1], [1, 0]]
@@ -350,7 +388,7 @@ def test_round_permutation_rejects():
 def test_realify_undoes_a_phase_gauge(m, width, seed):
     rng = np.random.default_rng(seed)
     n = 2**m
-    real = km.random(n, width=width, rng=seed).twiddle
+    real = km.random(n, width=width, rng=seed, init="randn").twiddle
     gauged = real.astype(np.complex128)
     nb = 2 * width
     seq = [(b, j) for b in range(nb) for j in range(m)]
@@ -390,8 +428,8 @@ def test_fit_bad_arguments():
         (dict(target=A, dtype=np.int64), TypeError, "dtype"),
         (dict(target=A, init="zeros"), ValueError, "init"),
         (dict(target=A, init=np.zeros(3)), ValueError, "parameter shape"),
-        (dict(target=A, init=km.random(8, rng=0)), ValueError, "twiddle shape"),
-        (dict(target=A, parametrization="orthogonal", init=km.random(4, rng=0)), TypeError, "free"),
+        (dict(target=A, init=km.random(8, rng=0, init="randn")), ValueError, "twiddle shape"),
+        (dict(target=A, parametrization="orthogonal", init=km.random(4, rng=0, init="randn")), TypeError, "free"),
         (dict(target=A, relax="yes"), ValueError, "relax"),
         (dict(target=A, parametrization="orthogonal", relax=True), ValueError, "relax"),
         (dict(target=np.ones((2, 2, 2))), ValueError, "2-D"),
@@ -409,3 +447,63 @@ def test_fit_bad_arguments():
     for kwargs, exc, match in cases:
         with pytest.raises(exc, match=match):
             km.fit(**kwargs)
+
+
+# ---------------------------------------------------------------------- scale invariance
+_FIT_TARGETS = {
+    "hadamard": lambda: scipy.linalg.hadamard(8).astype(float),
+    "dft": lambda: np.fft.fft(np.eye(4)),
+    "kmatrix": lambda: km.random(8, init="ortho", rng=3).toarray(),
+}
+
+
+def _fit_case(name, single, pairs, k):
+    A0 = _FIT_TARGETS[name]()
+    dtype = {("f", False): np.float64, ("f", True): np.float32,
+             ("c", False): np.complex128, ("c", True): np.complex64}[A0.dtype.kind, single]
+    tol = 1e-5 if single else 1e-9
+    c = 10.0**k
+    if pairs:  # K X = Y with X scaled by 1/c: K is c * A0
+        X = np.random.default_rng(1).standard_normal((A0.shape[1], 12))
+        kw = dict(X=X / c, Y=A0 @ X)
+    else:
+        kw = dict(target=A0 * c)
+    return A0, c, tol, km.fit(**kw, dtype=dtype, init="ortho", rng=0, tol=tol, max_iter=2000)
+
+
+_unscaled_fit = functools.lru_cache(maxsize=None)(lambda *case: _fit_case(*case, 0)[-1])
+
+
+@settings(max_examples=5)
+@given(name=st.sampled_from(sorted(_FIT_TARGETS)), k=st.integers(-200, 200),
+       single=st.booleans(), pairs=st.booleans())
+def test_fit_is_scale_invariant(name, k, single, pairs):
+    if single:
+        k = k % 61 - 30  # c * A stays normal in single precision
+    A0, c, tol, res = _fit_case(name, single, pairs, k)
+    res0 = _unscaled_fit(name, single, pairs)
+    assert res0.converged, res0.message  # the unscaled problem is recovered ...
+    assert res.converged and res.rel_error <= tol, (res.rel_error, res.message)  # ... and so is this
+    assert np.all(np.isfinite(res.kmatrix.twiddle)) and res.kmatrix.dtype == res0.kmatrix.dtype
+    D = res.kmatrix.toarray().astype(np.complex128) / c
+    assert np.linalg.norm(D - A0) <= 10 * tol * np.linalg.norm(A0)
+
+
+@pytest.mark.parametrize("k", [-200, -160, 160, 200])
+def test_fit_extreme_scales_do_not_leak_internal_errors(k):
+    H = scipy.linalg.hadamard(8).astype(float) * 10.0**k
+    for kw in (dict(), dict(method="adam", max_iter=50), dict(parametrization="orthogonal")):
+        res = km.fit(H, rng=0, tol=1e-9, **kw)
+        assert np.isfinite(res.rel_error), (kw, res.message)
+        assert res.converged or res.rel_error > 1e-9
+
+
+@pytest.mark.parametrize("lr", [1e3, 1e300])
+def test_adam_divergence_ends_the_run_with_the_best_iterate(lr):
+    H = scipy.linalg.hadamard(8).astype(float)
+    res = km.fit(H, method="adam", lr=lr, rng=0, max_iter=50, relax=False)
+    assert not res.converged and np.isfinite(res.rel_error)
+    assert res.rel_error <= res.history[0] * (1 + 1e-12)
+    assert np.all(np.isfinite(res.kmatrix.twiddle))
+    if lr > 1e100:
+        assert "not finite" in res.message and "best iterate" in res.message

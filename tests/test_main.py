@@ -191,3 +191,40 @@ def test_plot_writes_png(tmp_path):
     png = tmp_path / "r.png"
     assert main_mod.main(["--quick", "--n", "8", "--plot", str(png)]) == 0
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_smallest_sizes_pass(n, tmp_path):
+    # The learned row at these sizes is the 2x2 Hadamard matrix, a reflection (det -1):
+    # the orthogonal parametrization must reach it.
+    status, rows = _run(["--quick", "--n", str(n)], tmp_path)
+    assert status == 0, rows
+    assert rows["learned Hadamard"]["fit_converged"] is True
+
+
+def test_batch_of_one_vector(tmp_path):
+    status, rows = _run(["--quick", "--n", "16", "--batch", "1"], tmp_path)
+    assert status == 0, rows
+
+
+def test_plot_without_matplotlib_fails_before_the_run(monkeypatch, tmp_path):
+    ran = []
+    monkeypatch.setattr(main_mod, "run_demo", lambda *a, **k: ran.append(1))
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib -> ImportError
+    with pytest.raises(SystemExit, match="--plot needs matplotlib"):
+        main_mod.main(["--quick", "--n", "8", "--plot", str(tmp_path / "r.png")])
+    assert ran == []
+
+
+def test_plot_without_matplotlib_subprocess(tmp_path):
+    script = (
+        "import sys\n"
+        "sys.modules['matplotlib'] = None\n"
+        "import kmatrix.__main__ as m\n"
+        "m.run_demo = lambda *a, **k: sys.exit('the run started')\n"
+        f"sys.exit(m.main(['--quick', '--plot', {str(tmp_path / 'r.png')!r}]))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 1 and "--plot needs matplotlib" in proc.stderr, proc.stderr
+    assert "the run started" not in proc.stderr

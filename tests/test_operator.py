@@ -84,8 +84,8 @@ def test_matvec_is_first_column_of_matmat_and_linear(K, seed, k):
 
 @given(shapes, st.integers(1, 40), widths, widths, dtypes, dtypes, st.integers(0, 2**32 - 1))
 def test_product_closure(shape, inner, wa, wb, da, db, seed):
-    A = km.random((shape[0], inner), width=wa, dtype=da, rng=seed)
-    B = km.random((inner, shape[1]), width=wb, dtype=db, expansion=2, rng=seed + 1)
+    A = km.random((shape[0], inner), width=wa, dtype=da, rng=seed, init="randn")
+    B = km.random((inner, shape[1]), width=wb, dtype=db, expansion=2, rng=seed + 1, init="randn")
     C = A @ B
     assert isinstance(C, km.KMatrix)
     assert C.width == wa + wb
@@ -119,7 +119,7 @@ def test_scalar_closure(K, c):
     "xdt", [np.bool_, np.int8, np.int64, np.float32, np.float64, np.complex64, np.complex128]
 )
 def test_output_dtype_follows_numpy(kdt, xdt):
-    K = km.random((5, 6), dtype=kdt, rng=0)
+    K = km.random((5, 6), dtype=kdt, rng=0, init="randn")
     x = np.ones(6, dtype=xdt)
     y = K @ x
     assert y.dtype == np.result_type(kdt, xdt)
@@ -128,7 +128,7 @@ def test_output_dtype_follows_numpy(kdt, xdt):
 
 
 def test_attributes_and_certificate_text():
-    K = km.random((100, 60), width=2, expansion=2, dtype=np.complex64, rng=0)
+    K = km.random((100, 60), width=2, expansion=2, dtype=np.complex64, rng=0, init="randn")
     assert K.internal_size == 256 and K.width == 2
     assert K.expansion == 256 / 100
     assert K.nparams == 4 * 2 * 256 * 8 == K.twiddle.size
@@ -168,21 +168,21 @@ def test_ortho_init_is_orthogonal(n, dtype, seed):
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_randn_init_preserves_norm_on_average(dtype):
     x = np.random.default_rng(2).standard_normal((1024, 16))
-    ratios = [np.linalg.norm(km.random(1024, width=4, dtype=dtype, rng=s) @ x) for s in range(7)]
+    ratios = [np.linalg.norm(km.random(1024, width=4, dtype=dtype, rng=s, init="randn") @ x) for s in range(7)]
     assert 0.4 < np.median(ratios) / np.linalg.norm(x) < 2.5
 
 
 def test_random_is_reproducible():
-    a = km.random(17, rng=3)
-    b = km.random(17, rng=np.random.default_rng(3))
+    a = km.random(17, rng=3, init="randn")
+    b = km.random(17, rng=np.random.default_rng(3), init="randn")
     np.testing.assert_array_equal(a.twiddle, b.twiddle)
 
 
 def test_astype_and_copy():
-    K = km.random(9, dtype=np.complex128, rng=0)
+    K = km.random(9, dtype=np.complex128, rng=0, init="randn")
     with pytest.raises(ValueError, match="imaginary"):
         K.astype(np.float64)
-    R = km.random(9, rng=0)
+    R = km.random(9, rng=0, init="randn")
     C = R.astype(np.complex64)
     assert C.dtype == np.complex64
     np.testing.assert_allclose(C.astype(np.float64).toarray(), R.toarray(), rtol=1e-6, atol=1e-6)
@@ -195,7 +195,7 @@ def test_astype_and_copy():
 def test_scipy_linear_operator_interplay():
     from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-    K = km.random(8, rng=0)
+    K = km.random(8, rng=0, init="randn")
     L = aslinearoperator(np.eye(8) * 2)
     P = K @ L  # a generic SciPy product
     assert isinstance(P, LinearOperator) and not isinstance(P, km.KMatrix)
@@ -206,7 +206,7 @@ def test_scipy_linear_operator_interplay():
 @pytest.mark.parametrize("xdt", [np.complex64, np.complex128])
 @pytest.mark.parametrize("k", [None, 1, 5])
 def test_real_operator_on_complex_input(kdt, xdt, k):
-    K = km.random((150, 130), width=2, dtype=kdt, rng=0)  # N = 256: kernel path
+    K = km.random((150, 130), width=2, dtype=kdt, rng=0, init="randn")  # N = 256: kernel path
     rng = np.random.default_rng(1)
     shape = (130,) if k is None else (130, k)
     x = (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)).astype(xdt)
@@ -217,7 +217,7 @@ def test_real_operator_on_complex_input(kdt, xdt, k):
 
 
 def test_small_operator_fast_path_keeps_the_rules():
-    K = km.random((6, 5), width=2, rng=0)  # N = 8: dense fast path after first use
+    K = km.random((6, 5), width=2, rng=0, init="randn")  # N = 8: dense fast path after first use
     x = np.arange(5.0)
     first = K @ x
     np.testing.assert_array_equal(K @ x, first)

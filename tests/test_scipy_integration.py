@@ -28,14 +28,14 @@ def test_gmres_and_cg():
 
 
 def test_lsqr_tall():
-    K = km.random((50, 20), width=2, rng=2)
+    K = km.random((50, 20), width=2, rng=2, init="randn")
     b = np.random.default_rng(3).standard_normal(50)
     x = spla.lsqr(K, b, atol=1e-14, btol=1e-14, iter_lim=2000)[0]
     np.testing.assert_allclose(x, np.linalg.lstsq(K.toarray(), b, rcond=None)[0], rtol=1e-6, atol=1e-8)
 
 
 def test_eigsh_and_svds():
-    K = km.random(40, width=2, rng=4)
+    K = km.random(40, width=2, rng=4, init="randn")
     H = K + K.H
     vals = spla.eigsh(H, k=4, which="LA", return_eigenvectors=False)
     dense = np.linalg.eigvalsh(H.toarray())
@@ -49,7 +49,7 @@ def test_concurrent_applies_match_serial(threaded, monkeypatch):
     import kmatrix._apply as ap
     import kmatrix._threads as thr
 
-    K = km.random(1024, width=2, dtype=np.complex128, rng=5)
+    K = km.random(1024, width=2, dtype=np.complex128, rng=5, init="randn")
     X = np.random.default_rng(6).standard_normal((1024, 96))
     serial = K @ X
     if threaded:  # every apply shares its rows with pool threads, all on one pool
@@ -74,3 +74,14 @@ def test_concurrent_applies_match_serial(threaded, monkeypatch):
     assert not errors
     for r in results:
         np.testing.assert_array_equal(r, serial)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+@pytest.mark.parametrize("width, dtype", [(1, np.float64), (2, np.float64), (1, np.complex128)])
+def test_default_random_is_well_conditioned(seed, width, dtype):
+    # The default init is orthogonal: a new user's first lsqr on km.random converges.
+    K = km.random(256, width=width, dtype=dtype, rng=seed)
+    assert np.linalg.cond(K.toarray()) < 1e3
+    x = np.random.default_rng(seed).standard_normal(256)
+    sol = spla.lsqr(K, K @ x, atol=1e-12, btol=1e-12)[0]
+    assert np.linalg.norm(sol - x) <= 1e-8 * np.linalg.norm(x)

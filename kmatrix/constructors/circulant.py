@@ -12,7 +12,7 @@ __all__ = ["circulant", "toeplitz", "convolution"]
 
 import numpy as np
 
-from .._checks import as_vector
+from .._checks import as_vector, check_memory, twiddle_nbytes, value_dtype
 from .._layout import log2_exact, pair_indices
 from .._operator import KMatrix
 
@@ -66,10 +66,9 @@ def circulant_twiddle(lam, d_in=None, d_out=None):
     return tw
 
 
-def _operator_dtype(*arrays):
-    """complex64 when every input is float32/complex64, else complex128."""
-    single = all(a.dtype in (np.float32, np.complex64) for a in arrays)
-    return np.dtype(np.complex64 if single else np.complex128)
+def _operator_dtype(*arrays, name):
+    """The complex counterpart of the inputs' operator dtype (the one dtype rule)."""
+    return value_dtype(*(a.dtype for a in arrays), name=name, complex_=True)
 
 
 def _pow2_at_least(k):
@@ -101,10 +100,36 @@ def toeplitz_column(col, row):
     return g
 
 
-def _embedded_toeplitz(col, row, dtype):
+def _check_room(big, dtype, what):
+    """``MemoryError`` unless a circulant of size ``big`` fits: its complex128 twiddle,
+    the cast one and about eight complex vectors of length ``big`` (column, spectrum,
+    scalings)."""
+    check_memory(
+        twiddle_nbytes(2, big, np.complex128) + twiddle_nbytes(2, big, dtype) + 8 * 16 * big,
+        f"{what} (internal size N >= {big})",
+    )
+
+
+def _finite(tw, names):
+    """``tw`` when finite; else the user's values (``names``) are too large for its dtype."""
+    if not np.all(np.isfinite(tw)):
+        raise ValueError(
+            f"{names} too large: the operator's factors (the spectrum scaled by 1/N, in "
+            f"{tw.dtype}) overflow; scale the input down (e.g. by its largest magnitude)"
+        )
+    return tw
+
+
+def _embedded_toeplitz(col, row, dtype, names):
     """KMatrix of the Toeplitz matrix with first column ``col`` and first row ``row``."""
-    tw = circulant_twiddle(np.fft.fft(toeplitz_column(col, row)))
-    return KMatrix(tw.astype(dtype), (col.size, row.size))
+    # The smallest circulant that can hold it, checked before the embedding's vectors.
+    _check_room(max(2, _pow2_at_least(max(col.size, row.size))), dtype,
+                f"a {col.size}x{row.size} Toeplitz operator")
+    g = toeplitz_column(col, row)
+    _check_room(g.size, dtype, f"a {col.size}x{row.size} Toeplitz operator")
+    with np.errstate(over="ignore", invalid="ignore"):
+        tw = circulant_twiddle(np.fft.fft(g)).astype(dtype)
+    return KMatrix._from_owned(_finite(tw, names), (col.size, row.size))
 
 
 def circulant(c):
@@ -144,13 +169,18 @@ def circulant(c):
     >>> np.allclose(C.toarray(), scipy.linalg.circulant(c)), C.width, C.expansion
     (True, 1, 1.0)
     """
+    c = np.asarray(c)
+    if c.dtype.kind in "biufc":  # the size alone can rule it out: check before the scan
+        _check_room(max(2, _pow2_at_least(c.size)), _operator_dtype(c, name="c"), f"circulant of size {c.size}")
     c = as_vector(c, "c")
     n = c.size
-    dtype = _operator_dtype(c)
+    dtype = _operator_dtype(c, name="c")
     if n >= 2 and n & (n - 1) == 0:
-        return KMatrix(circulant_twiddle(np.fft.fft(c)).astype(dtype), (n, n))
+        with np.errstate(over="ignore", invalid="ignore"):
+            tw = circulant_twiddle(np.fft.fft(c)).astype(dtype)
+        return KMatrix._from_owned(_finite(tw, "c is"), (n, n))
     row = np.concatenate([c[:1], c[1:][::-1]])
-    return _embedded_toeplitz(c, row, dtype)
+    return _embedded_toeplitz(c, row, dtype, "c is")
 
 
 def toeplitz(c, r=None):
@@ -193,9 +223,15 @@ def toeplitz(c, r=None):
     >>> T.shape, T.width, T.internal_size  # rows + cols - 1 = 4
     ((3, 2), 1, 4)
     """
+    # The size alone can rule the operator out: check before scanning or copying c and r.
+    c, r = np.asarray(c), (None if r is None else np.asarray(r))
+    rows, cols = c.size, (c.size if r is None else r.size)
+    if c.dtype.kind in "biufc":
+        _check_room(max(2, _pow2_at_least(max(rows, cols))), _operator_dtype(c, name="c"),
+                    f"a {rows}x{cols} Toeplitz operator")
     c = as_vector(c, "c")
     r = c.conj() if r is None else as_vector(r, "r")
-    return _embedded_toeplitz(c, r, _operator_dtype(c, r))
+    return _embedded_toeplitz(c, r, _operator_dtype(c, r, name="c and r"), "c or r is")
 
 
 def convolution(h, n, mode="full"):
@@ -254,6 +290,9 @@ def convolution(h, n, mode="full"):
         start, rows = (short - 1) // 2, long_
     else:
         start, rows = short - 1, long_ - short + 1
+    # "full" has zero tails, so its circulant has exactly this size; the others at least.
+    _check_room(_pow2_at_least(rows + n - 1) if mode == "full" else _pow2_at_least(max(rows, n)),
+                _operator_dtype(h, name="h"), f"convolution of {big_m} taps with n = {n}")
 
     def taps(k):  # h[k] with zeros outside 0..M-1
         k = np.asarray(k)
@@ -262,4 +301,4 @@ def convolution(h, n, mode="full"):
 
     col = taps(start + np.arange(rows))
     row = taps(start - np.arange(n))
-    return _embedded_toeplitz(col, row, _operator_dtype(h))
+    return _embedded_toeplitz(col, row, _operator_dtype(h, name="h"), "h is")

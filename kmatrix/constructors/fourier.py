@@ -11,7 +11,7 @@ __all__ = ["dft", "idft", "hadamard"]
 
 import numpy as np
 
-from .._checks import check_dtype, check_norm, check_size
+from .._checks import check_dtype, check_memory, check_norm, check_size, twiddle_nbytes
 from .._layout import identity_twiddle, log2_exact, pair_indices
 from .._operator import KMatrix
 from .circulant import circulant_twiddle, toeplitz_column
@@ -59,6 +59,7 @@ def hadamard(n, normalized=False, dtype=np.float64):
     dtype = check_dtype(dtype)
     if n == 1:
         return KMatrix(identity_twiddle(2, 1, dtype), (1, 1))
+    check_memory(twiddle_nbytes(2, n, dtype), f"hadamard({n})")
     tw = identity_twiddle(2, log2_exact(n), dtype)
     c = 1 / np.sqrt(2) if normalized else 1.0
     tw[0] = np.array([[c, c], [c, -c]], dtype=dtype)
@@ -157,6 +158,12 @@ def _fourier(n, norm, dtype, inverse):
     power = _norm_power(norm, inverse)
     if n == 1:
         return KMatrix(identity_twiddle(2, 1, dtype), (1, 1))
+    # Built in complex128 and cast; Bluestein embeds in a circulant of size >= 2n - 2.
+    big = n if n & (n - 1) == 0 else 1 << (2 * n - 3).bit_length()
+    check_memory(
+        twiddle_nbytes(2, big, np.complex128) + twiddle_nbytes(2, big, dtype) + 64 * big,
+        f"{'idft' if inverse else 'dft'}({n}) with internal size N = {big}",
+    )
     if n & (n - 1) == 0:
         # Each of the m Hadamards carries 2**-power, so every factor stays well scaled.
         tw = _fft_twiddle(log2_exact(n), sign, 2.0**-power)

@@ -5,7 +5,8 @@ __all__ = ["low_rank"]
 import numpy as np
 from scipy.sparse import issparse
 
-from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
+from .._checks import check_memory, twiddle_nbytes, value_dtype
+from .._layout import internal_size_for, log2_exact
 from .._operator import KMatrix
 from .._algebra import sum_frame
 
@@ -28,19 +29,6 @@ def _as_factor(x, name):
     return x
 
 
-def _factor_dtype(U, V):
-    if U.dtype.kind in "biu" and V.dtype.kind in "biu":
-        return np.dtype(np.float64)
-    # NumPy's promotion of U @ V.T, except that float16 is raised (losslessly) to float32.
-    dtype = np.result_type(U.dtype, V.dtype, np.float32)
-    if dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            "U and V must give a float32, float64, complex64 or complex128 operator; "
-            f"got dtypes {U.dtype} and {V.dtype} (result {dtype})"
-        )
-    return dtype
-
-
 def low_rank(U, V):
     """The low-rank operator ``U @ V.conj().T`` as a K-matrix.
 
@@ -48,9 +36,10 @@ def low_rank(U, V):
     ----------
     U : array_like, shape (rows, r) or (rows,)
     V : array_like, shape (cols, r) or (cols,)
-        A 1-D factor means rank ``r = 1``. Integer and boolean factors give a float64
-        operator, float16 gives float32; otherwise the dtype is
-        ``numpy.result_type(U, V)``.
+        A 1-D factor means rank ``r = 1``. The dtype follows the one dtype rule
+        (:doc:`/guide/dtypes`): each factor's dtype is mapped (boolean and integer to
+        float64, float16 to float32) and the operator has ``numpy.result_type`` of the
+        two; extended precision is refused.
 
     Returns
     -------
@@ -103,11 +92,16 @@ def low_rank(U, V):
             "U and V must have the same number of columns (the rank r); "
             f"got U of shape {U.shape} and V of shape {V.shape}"
         )
-    dtype = _factor_dtype(U, V)
+    dtype = value_dtype(U.dtype, V.dtype, name="U and V")
     (rows, r), cols = U.shape, V.shape[0]
     n = internal_size_for(rows, cols)
     m = log2_exact(n)
     half = n // 2
+    slots = 1 << max(r - 1, 0).bit_length()
+    check_memory(
+        twiddle_nbytes(2, slots * n, dtype) + 2 * r * n * dtype.itemsize,
+        f"low_rank of rank {r} and shape ({rows}, {cols}) (internal size N = {slots * n})",
+    )
     if r == 0:
         return KMatrix(np.zeros((2, m, half, 2, 2), dtype=dtype), (rows, cols))
     u = np.zeros((r, n), dtype=dtype)

@@ -9,11 +9,22 @@ __all__ = ["permutation", "bit_reversal"]
 import numpy as np
 
 from .._benes import bit_reverse_indices, permutation_twiddle
-from .._checks import check_dtype, check_size
+from .._checks import check_dtype, check_memory, check_size, twiddle_nbytes
+from .._layout import internal_size_for
 from .._operator import KMatrix
 
 
-def _check_perm(p):
+def _check_room(n, dtype, what):
+    """``MemoryError`` unless the routing of a size-``n`` permutation fits in memory.
+
+    The looping algorithm keeps about 16 index arrays of the internal size ``N`` alive
+    (positions, destinations, the cycle graph and its labels); the twiddle comes on top.
+    """
+    big = internal_size_for(n, n)
+    check_memory(twiddle_nbytes(2, big, dtype) + 16 * 8 * big, f"{what} (internal size N = {big})")
+
+
+def _check_perm(p, dtype):
     """Validate an index array; return it as a 1-D ``intp`` array."""
     arr = np.asarray(p)
     if arr.ndim != 1:
@@ -23,6 +34,7 @@ def _check_perm(p):
     if arr.dtype == np.bool_ or arr.dtype.kind not in "iu":
         raise TypeError(f"p must be an array of integers; got dtype {arr.dtype}")
     n = arr.size
+    _check_room(n, dtype, f"a permutation of size {n}")
     lo, hi = arr.min(), arr.max()
     if lo < 0 or hi >= n:
         bad = lo if lo < 0 else hi
@@ -85,8 +97,8 @@ def permutation(p, dtype=np.float64):
     >>> P.width, P.expansion
     (1, 1.0)
     """
-    p = _check_perm(p)
     dtype = check_dtype(dtype)
+    p = _check_perm(p, dtype)
     return KMatrix._from_owned(permutation_twiddle(p, dtype), (p.size, p.size))
 
 
@@ -106,4 +118,5 @@ def bit_reversal(n, dtype=np.float64):
     n = check_size(n)
     if n & (n - 1):
         raise ValueError(f"bit_reversal needs n a power of two; got {n}")
+    _check_room(n, check_dtype(dtype), f"bit_reversal({n})")
     return permutation(bit_reverse_indices(n.bit_length() - 1), dtype=dtype)

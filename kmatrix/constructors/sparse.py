@@ -8,22 +8,7 @@ from scipy.sparse import issparse
 from .._layout import internal_size_for, log2_exact
 from .._operator import KMatrix
 from .._benes import pair_of, permutation_swaps, swap_twiddle
-from .._checks import check_dtype
-
-
-def _value_dtype(dtype):
-    """Operator dtype for matrix entries of ``dtype`` (no precision is lost)."""
-    dtype = np.dtype(dtype)
-    if dtype.kind in "biu":
-        return np.dtype(np.float64)
-    if dtype.kind == "f" and dtype.itemsize <= 8:
-        return np.result_type(dtype, np.float32)
-    if dtype.kind == "c" and dtype.itemsize <= 16:
-        return np.result_type(dtype, np.complex64)
-    raise TypeError(
-        "S must have a boolean, integer, float32/float64 or complex64/complex128 dtype; "
-        f"got {dtype}"
-    )
+from .._checks import check_dtype, check_memory, twiddle_nbytes, value_dtype
 
 
 def _triplets(S):
@@ -104,8 +89,9 @@ def sparse(S, dtype=None):
         Any format; duplicate entries are summed and explicit zeros dropped, so ``s``
         below counts the true nonzeros.
     dtype : dtype, optional
-        Operator dtype; default float64 for boolean, integer and float64 ``S``,
-        float32 for float32 (and float16), complex128/complex64 for complex ``S``.
+        Operator dtype; default by the one dtype rule (:doc:`/guide/dtypes`):
+        float64 for boolean, integer and float64 ``S``, float32 for float32 (and
+        float16), complex128/complex64 for complex ``S``.
         Values are rounded to it; a real ``dtype`` for a complex ``S`` with a nonzero
         imaginary part raises, and so do values that overflow it.
 
@@ -163,7 +149,7 @@ def sparse(S, dtype=None):
     (True, 4)
     """
     shape, rows, cols, vals = _triplets(S)
-    out_dtype = _value_dtype(vals.dtype) if dtype is None else check_dtype(dtype)
+    out_dtype = value_dtype(vals.dtype, name="S") if dtype is None else check_dtype(dtype)
     if dtype is not None and out_dtype.kind == "f" and vals.dtype.kind == "c":
         if np.any(vals.imag != 0):
             raise ValueError(f"S has nonzero imaginary parts; it cannot be a {out_dtype} operator")
@@ -179,6 +165,9 @@ def sparse(S, dtype=None):
     while n < s:
         n *= 2
     m = log2_exact(n)
+    # Eight blocks, and the routing's index arrays (about 16 per block pair, see permutation).
+    check_memory(twiddle_nbytes(8, n, out_dtype) + 16 * 8 * n,
+                 f"sparse of shape {shape} with {s} nonzeros (internal size N = {n})")
     if s == 0:
         return KMatrix(np.zeros((2, m, n // 2, 2, 2), dtype=out_dtype), shape)
 

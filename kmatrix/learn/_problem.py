@@ -6,7 +6,7 @@ __all__ = [
     "numeric",
     "target_data",
     "pair_data",
-    "default_dtype",
+    "determinant_sign",
     "positive_int",
     "positive_float",
 ]
@@ -19,9 +19,8 @@ import numpy as np
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
-from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
-from .._checks import check_real, check_size
+from .._checks import check_real, check_size, value_dtype
 
 # Targets with at most this many columns are compared on the identity (exactly);
 # wider ones on random Gaussian probe vectors.
@@ -78,17 +77,9 @@ def numeric(a, name):
     return a
 
 
-def default_dtype(*dtypes):
-    d = np.result_type(*dtypes)
-    if d.kind in "biu":
-        return np.dtype(np.float64)
-    if d not in SUPPORTED_DTYPES:
-        return np.result_type(d, np.float32)
-    return d
-
-
 def target_data(target, probes, rng):
-    """``(X, Y, dtype)`` for a target: the identity or Gaussian probes as ``X``."""
+    """``(X, Y, dtype)`` for a target: the identity or Gaussian probes as ``X``, and the
+    operator dtype of the target's values (the one dtype rule)."""
     if isinstance(target, LinearOperator) or issparse(target):
         op = aslinearoperator(target)
         dense = None
@@ -116,7 +107,7 @@ def target_data(target, probes, rng):
         Y = dense @ X if dense is not None else op.matmat(X)
     Y = numeric(Y, "target @ probes")
     dtype = dense.dtype if dense is not None else np.dtype(op.dtype)
-    return X, Y, dtype
+    return X, Y, value_dtype(dtype, name="target")
 
 
 def pair_data(X, Y):
@@ -135,7 +126,23 @@ def pair_data(X, Y):
         )
     if X.shape[0] < 1 or Y.shape[0] < 1 or X.shape[1] < 1:
         raise ValueError(f"X and Y must be non-empty; got shapes {X.shape} and {Y.shape}")
-    return X, Y, np.result_type(X.dtype, Y.dtype)
+    return X, Y, value_dtype(X.dtype, Y.dtype, name="X and Y")
+
+
+def determinant_sign(X, Y, n):
+    """Sign of ``det M`` for the least-squares map ``M X ~ Y`` of real ``n x n`` data.
+
+    An orthogonal operator's determinant is +1 or -1, and a continuous path cannot
+    change it; the fit's init takes the data's. 0 when the data do not decide: padded
+    shapes (``S E S^T`` with a square ``E`` larger than the data), fewer than ``n``
+    columns, complex data or a singular ``M``.
+    """
+    if X.shape[0] != n or Y.shape[0] != n or X.shape[1] < n or X.dtype.kind == "c" or Y.dtype.kind == "c":
+        return 0
+    # M X = Y  <=>  X^T M^T = Y^T, solved in the least-squares sense.
+    Mt = np.linalg.lstsq(X.T, Y.T, rcond=None)[0]
+    sign, logdet = np.linalg.slogdet(Mt)
+    return int(sign) if np.isfinite(logdet) else 0
 
 
 def positive_int(v, name, minimum=1):

@@ -7,10 +7,11 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._checks import check_real, is_dask_array
-from .._layout import SUPPORTED_DTYPES, internal_size_for, log2_exact
+from .._checks import check_dtype, check_memory, check_real, is_dask_array, twiddle_nbytes
+from .._layout import internal_size_for, log2_exact
+from .._scaling import exponent, ldexp, spread_exponent
 from .._operator import KMatrix
-from ._problem import Progress, default_dtype, pair_data, positive_float, positive_int, target_data
+from ._problem import Progress, determinant_sign, pair_data, positive_float, positive_int, target_data
 from .optimize import Objective, run_adam, run_lbfgs
 from .parametrizations import make_parametrization
 from .relax import realify
@@ -37,12 +38,16 @@ class FitResult:
     n_iter : int
         Iterations performed.
     converged : bool
-        ``rel_error <= tol``.
+        ``rel_error <= tol``. A failed fit is reported here, never by an exception:
+        an optimizer that diverges (a non-finite loss, e.g. Adam with a too large
+        ``lr``) stops, and the best iterate seen is returned with its honest error.
     message : str
         Why the optimizer stopped.
     parametrization : str
     params : ndarray
-        Final real parameter vector of the parametrization.
+        Final real parameter vector of the parametrization, for the data brought to
+        unit magnitude by powers of two (the fit is scale-invariant: ``kmatrix``
+        carries the scale, spread evenly over its factors for ``"free"``).
     seconds : float
         Wall time of the fit.
 
@@ -99,9 +104,10 @@ def fit(
     expansion : float, default 1
         Internal size ``N`` is the smallest power of two ``>= expansion * max(rows, cols)``.
     dtype : dtype, optional
-        Dtype of the returned K-matrix; default the target's (or the data's) dtype,
-        integers promoted to float64. The optimization itself runs in float64 /
-        complex128.
+        Dtype of the returned K-matrix; default the operator dtype of the target's
+        (or the data's) values by the one dtype rule (:doc:`/guide/dtypes`: booleans and
+        integers give float64, float16 gives float32, extended precision is refused).
+        The optimization itself runs in float64 / complex128.
     init : {"randn", "ortho", "identity"}, KMatrix or ndarray, default "randn"
         Starting point: a named random/identity init (as in :func:`kmatrix.random`,
         rescaled so that ``||K X|| = ||Y||``), a KMatrix with the right twiddle shape
@@ -199,11 +205,7 @@ def fit(
         if probes is not None:
             raise ValueError("probes applies to a target, not to data pairs")
         Xd, Yd, data_dtype = pair_data(X, Y)
-    out_dtype = default_dtype(data_dtype) if dtype is None else np.dtype(dtype)
-    if out_dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"dtype must be one of float32, float64, complex64, complex128; got {out_dtype}"
-        )
+    out_dtype = data_dtype if dtype is None else check_dtype(dtype)
     rows, cols = Yd.shape[0], Xd.shape[0]
     data_complex = Xd.dtype.kind == "c" or Yd.dtype.kind == "c"
     compute = np.dtype(np.complex128 if data_complex or out_dtype.kind == "c" else np.float64)
@@ -213,13 +215,39 @@ def fit(
         raise ValueError("the target data Y is zero: the relative error is undefined")
 
     nblocks = 2 * width
-    m = log2_exact(internal_size_for(rows, cols, expansion))
+    big = internal_size_for(rows, cols, expansion)
+    # Parameters, gradient and L-BFGS's 2 * 20 correction pairs, each of the size of a
+    # twiddle in the compute dtype; the data padded to N rows on both sides.
+    check_memory(
+        48 * twiddle_nbytes(nblocks, big, compute) + 4 * big * Xd.shape[1] * compute.itemsize,
+        f"fitting a K-matrix of width {width} at internal size N = 2**{big.bit_length() - 1}",
+    )
+    m = log2_exact(big)
     param = make_parametrization(parametrization, nblocks, m, out_dtype.kind == "c")
     if param.name == "permutation" and rows != cols:
         raise ValueError(
             f"parametrization='permutation' needs a square shape; got ({rows}, {cols})"
         )
     shape = (rows, cols)
+    # Scale invariance: fit data brought to unit magnitude by powers of two (exact).
+    # A free K-matrix absorbs any scale, so X and Y are normalized separately and the
+    # result is 2**shift times the normalized one; the other parametrizations fix the
+    # operator's norm, so X and Y share one factor and the problem is unchanged.
+    ex, ey = exponent(Xd), exponent(Yd)
+    shift = ey - ex if param.name == "free" else 0
+    with np.errstate(over="ignore", under="ignore"):
+        Xd, Yd = ldexp(Xd, -(ey - shift)), ldexp(Yd, -ey)
+    if not (np.all(np.isfinite(Xd)) and np.any(Xd)):
+        raise ValueError(
+            f"X and Y differ in scale by more than {compute} can hold (max|X| ~ 2**{ex}, "
+            f"max|Y| ~ 2**{ey}); parametrization={param.name!r} cannot absorb the scale"
+        )
+
+    def operator(p, th, dtype=None):
+        """The K-matrix of parameters ``th`` at the data's original scale."""
+        tw = spread_exponent(np.asarray(p.twiddle(th)), shift)
+        return KMatrix._from_owned(tw if dtype is None else _cast(tw, dtype), shape)
+
     relaxed = (
         (relax is True or (relax == "auto" and isinstance(init, str)))
         and param.name == "free"
@@ -237,13 +265,19 @@ def fit(
         def after_iteration(it, th, rel):
             history.append(rel)
             bar.update(state["done"] + it, rel)
-            if callback is not None and callback(state["done"] + it, _kmatrix(p, th, shape), rel):
+            if not np.isfinite(rel):
+                state["why"] = "stopped: the loss is not finite (the optimizer diverged)"
+                return True
+            if rel < best[0]:
+                best[:] = [rel, np.array(th, copy=True)]
+            if callback is not None and callback(state["done"] + it, operator(p, th), rel):
                 state["why"] = "stopped by callback"
             elif rel <= tol:
                 state["why"] = f"relative error {rel:.3g} <= tol"
             return state["why"] is not None
 
         rel0 = obj.rel_error(theta)
+        best = [rel0 if np.isfinite(rel0) else np.inf, np.array(theta, copy=True)]
         history.append(rel0)
         if rel0 <= tol:
             state["why"] = f"relative error {rel0:.3g} <= tol"
@@ -257,7 +291,13 @@ def fit(
                 lr=lr, batch_size=batch_size, rng=rng, tol=tol,
             )
         state["done"] += its
-        return theta, state["why"] or msg
+        msg = state["why"] or msg
+        rel = obj.rel_error(theta) if np.all(np.isfinite(theta)) else np.nan
+        if not np.isfinite(rel) or (batch_size is None and rel > best[0]):
+            # A diverged (NaN) or worse final iterate: hand back the best one seen.
+            theta = best[1]
+            msg += f"; returned the best iterate (relative error {best[0]:.3g})"
+        return theta, msg
 
     try:
         if relaxed:
@@ -276,13 +316,20 @@ def fit(
             theta0 = param.initial(init, rng)
             if param.name == "free" and isinstance(init, str):
                 theta0 = _balanced(param, obj, theta0)
+            elif param.name == "free":  # a warm start, at the original scale
+                theta0 = param.to_params(spread_exponent(param.twiddle(theta0), -shift))
+            elif param.name == "orthogonal" and isinstance(init, str):
+                # Rotations and reflections are two components of O(2): start in the
+                # one whose determinant the data have.
+                theta0 = param.with_determinant(theta0, determinant_sign(Xd, Yd, 1 << m))
             theta, msg = stage(param, obj, theta0)
     finally:
         bar.close()
-    K = _kmatrix(param, theta, shape, out_dtype)
-    # Error of the returned (possibly lower-precision) operator, as ``K @ Xd`` computes it.
-    _, _, sq = twiddle_vjp(K.twiddle.astype(compute), Xd, Yd, residual=True)
-    rel = float(np.sqrt(sq / np.vdot(Yd, Yd).real))
+    K = operator(param, theta, out_dtype)
+    # Error of the returned (possibly lower-precision) operator, as ``K @ Xd`` computes
+    # it; on the normalized data (the power-of-two scale changes no digit).
+    tw = _cast(np.asarray(param.twiddle(theta)), out_dtype).astype(compute)
+    rel = _relative_error(KMatrix._from_owned(tw, shape), Xd, Yd)
     return FitResult(
         kmatrix=K,
         rel_error=rel,
@@ -296,9 +343,32 @@ def fit(
     )
 
 
-def _kmatrix(param, theta, shape, dtype=None):
-    tw = np.asarray(param.twiddle(theta))
-    return KMatrix(tw if dtype is None else tw.astype(dtype), shape)
+def _norm(a):
+    """Frobenius norm without overflow or underflow of the squares."""
+    e = exponent(a)
+    return float(np.ldexp(np.linalg.norm(ldexp(a, -e)), e))
+
+
+def _relative_error(K, X, Y):
+    """``||K X - Y|| / ||Y||``, finite whenever the residual is (the squared loss of a
+    fit whose operator cannot absorb the data's scale may overflow, this does not)."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        r = K @ X - Y
+    if not np.all(np.isfinite(r)):
+        return float("inf")
+    return _norm(r) / _norm(Y)
+
+
+def _cast(tw, dtype):
+    """``tw`` in ``dtype``; ``OverflowError`` if the fitted factors do not fit in it."""
+    with np.errstate(over="ignore"):
+        out = tw.astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise OverflowError(
+            f"the fitted factors overflow {np.dtype(dtype)} (largest magnitude "
+            f"{np.abs(tw).max():.3g}); fit with a wider dtype"
+        )
+    return out
 
 
 def _balanced(param, obj, theta):

@@ -25,9 +25,11 @@ class Objective:
         X = self.X if X is None else X
         Y = self.Y if Y is None else Y
         y2 = self.y2 if y2 is None else y2
-        tw = np.asarray(self.param.twiddle(theta), dtype=self.compute)
-        _, dtw, sq = twiddle_vjp(tw, X, Y, residual=True, scale=1.0 / y2)
-        return 0.5 * sq / y2, self.param.pullback(theta, dtw)
+        # A diverging iterate gives inf/NaN here; the fit stops on it and keeps its best.
+        with np.errstate(over="ignore", invalid="ignore"):
+            tw = np.asarray(self.param.twiddle(theta), dtype=self.compute)
+            _, dtw, sq = twiddle_vjp(tw, X, Y, residual=True, scale=1.0 / y2)
+            return 0.5 * sq / y2, self.param.pullback(theta, dtw)
 
     def rel_error(self, theta):
         return float(np.sqrt(2 * self(theta)[0]))

@@ -3,9 +3,11 @@
 Three parametrizations of the ``2x2`` blocks of a twiddle (the canonical layout, theory page of the docs):
 
 * ``"free"`` -- the entries themselves (real and imaginary parts for complex);
-* ``"orthogonal"`` -- rotations ``[[c, -s], [s, c]]`` for real dtypes, the unitary
-  group ``U(2)`` through angles and phases for complex ones, so every factor and
-  hence the internal operator stays orthogonal/unitary to rounding error;
+* ``"orthogonal"`` -- for real dtypes every 2x2 is ``[[c, -s r], [s, c r]]``: a rotation
+  (``r = +1``) or a reflection (``r = -1``), so that every orthogonal 2x2 and hence
+  every product of them is reachable; for complex dtypes the unitary group ``U(2)``
+  through angles and phases.  Every factor and hence the internal operator stays
+  orthogonal/unitary to rounding error;
 * ``"permutation"`` -- "soft swaps" ``[[p, 1 - p], [1 - p, p]]`` with
   ``p = sigmoid(logit)``; :func:`round_permutation` snaps each block to the identity
   or the swap and returns the exact permutation the network routes.
@@ -105,28 +107,57 @@ class Free(_Base):
 
 
 class Orthogonal(_Base):
-    """Real: one rotation angle per 2x2. Complex: ``U(2)`` through (theta, alpha, beta, phi).
+    """Real: an angle and a reflection flag per 2x2. Complex: ``U(2)`` through
+    (theta, alpha, beta, phi).
 
-    ``t = e^{i phi} [[e^{i alpha} cos theta, e^{i beta} sin theta],
-    [-e^{-i beta} sin theta, e^{-i alpha} cos theta]]``.
+    Real: ``t = [[cos a, -r sin a], [sin a, r cos a]]`` with ``r = +1`` (rotation) where
+    the flag is ``>= 0`` and ``r = -1`` (reflection) where it is negative. ``O(2)`` has
+    two components, which no continuous parameter can join, so the flag is discrete:
+    its gradient is zero, an optimizer keeps it, and the init chooses it (Haar-random
+    for ``"randn"``/``"ortho"``, rotations for ``"identity"``). ``det t = r``, so the
+    determinant of the whole operator is the product of the flags' signs, which
+    :meth:`with_determinant` sets.
+
+    Complex: ``t = e^{i phi} [[e^{i alpha} cos theta, e^{i beta} sin theta],
+    [-e^{-i beta} sin theta, e^{-i alpha} cos theta]]`` (``U(2)`` is connected).
     """
 
     name = "orthogonal"
 
     @property
     def param_shape(self):
-        return self.tw_shape[:3] + ((4,) if self.complex else ())
+        return self.tw_shape[:3] + ((4,) if self.complex else (2,))
 
     def _initial(self, init, rng):
-        if init == "identity":
-            return np.zeros(self.size)
-        return rng.uniform(-np.pi, np.pi, self.size)
+        theta = np.zeros(self.param_shape)
+        if init != "identity":
+            theta[..., 0] = rng.uniform(-np.pi, np.pi, self.param_shape[:-1])
+            if self.complex:
+                theta[..., 1:] = rng.uniform(-np.pi, np.pi, self.param_shape[:-1] + (3,))
+            else:  # half rotations, half reflections: Haar measure on O(2)
+                theta[..., 1] = np.where(rng.random(self.param_shape[:-1]) < 0.5, 1.0, -1.0)
+        elif not self.complex:
+            theta[..., 1] = 1.0
+        return theta.ravel()
+
+    def with_determinant(self, theta, sign):
+        """``theta`` with one reflection flag flipped if needed so that the internal
+        operator's determinant has the sign of ``sign`` (real only; complex unchanged)."""
+        if self.complex or sign == 0:
+            return theta
+        theta = np.array(theta, dtype=np.float64)
+        flags = theta.reshape(self.param_shape)[..., 1]
+        det = -1.0 if np.count_nonzero(flags < 0) % 2 else 1.0
+        if det * sign < 0:
+            first = theta.reshape(self.param_shape)[0, 0, 0]
+            first[1] = -1.0 if first[1] >= 0 else 1.0
+        return theta
 
     def _parts(self, theta):
-        if not self.complex:
-            a = theta.reshape(self.param_shape)
-            return np.cos(a), np.sin(a)
         a = theta.reshape(self.param_shape)
+        if not self.complex:
+            r = np.where(a[..., 1] < 0, -1.0, 1.0)
+            return np.cos(a[..., 0]), np.sin(a[..., 0]), r
         th, al, be, ph = a[..., 0], a[..., 1], a[..., 2], a[..., 3]
         c, s = np.cos(th), np.sin(th)
         e00 = np.exp(1j * (ph + al))
@@ -138,11 +169,11 @@ class Orthogonal(_Base):
     def twiddle(self, theta):
         tw = np.empty(self.tw_shape, dtype=self.dtype)
         if not self.complex:
-            c, s = self._parts(theta)
+            c, s, r = self._parts(theta)
             tw[..., 0, 0] = c
-            tw[..., 0, 1] = -s
+            tw[..., 0, 1] = -s * r
             tw[..., 1, 0] = s
-            tw[..., 1, 1] = c
+            tw[..., 1, 1] = c * r
             return tw
         c, s, e00, e01, e10, e11 = self._parts(theta)
         tw[..., 0, 0] = e00 * c
@@ -154,9 +185,11 @@ class Orthogonal(_Base):
     def pullback(self, theta, dtw):
         if not self.complex:
             d = dtw.real
-            c, s = self._parts(theta)
-            g = -s * d[..., 0, 0] - c * d[..., 0, 1] + c * d[..., 1, 0] - s * d[..., 1, 1]
-            return np.ascontiguousarray(g, dtype=np.float64).ravel()
+            c, s, r = self._parts(theta)
+            g = np.zeros(self.param_shape)  # the flags' gradient is zero: they stay put
+            g[..., 0] = (-s * d[..., 0, 0] - c * r * d[..., 0, 1] + c * d[..., 1, 0]
+                         - s * r * d[..., 1, 1])
+            return g.ravel()
         c, s, e00, e01, e10, e11 = self._parts(theta)
         t00, t01, t10, t11 = e00 * c, e01 * s, e10 * s, e11 * c
         dc = np.conj(dtw)

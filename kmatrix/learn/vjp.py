@@ -4,8 +4,7 @@ __all__ = ["vjp", "twiddle_vjp"]
 
 import numpy as np
 
-from .._checks import is_dask_array
-from .._layout import SUPPORTED_DTYPES
+from .._checks import apply_dtype, is_dask_array
 from .._operator import KMatrix
 from .._threads import run_shared, share, threads_for
 
@@ -181,12 +180,7 @@ def vjp(K, X, G, *, workers=None):
     G = _check_array(G, "G", rows, str(want))
     if G.shape != want:
         raise ValueError(f"vjp expects G with the shape of K @ X, {want}; got shape {G.shape}")
-    dtype = np.result_type(K.dtype, X.dtype, G.dtype)
-    if dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"vjp: result type {dtype} of K ({K.dtype}), X ({X.dtype}) and G ({G.dtype}) "
-            "is not one of float32, float64, complex64, complex128"
-        )
+    dtype = apply_dtype(K.dtype, X.dtype, G.dtype, name="vjp")
     x2 = np.ascontiguousarray(X.reshape(cols, -1), dtype=dtype)
     g2 = np.ascontiguousarray(G.reshape(rows, -1), dtype=dtype)
     tw = K.twiddle.astype(dtype, copy=False)

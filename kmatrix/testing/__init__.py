@@ -25,6 +25,7 @@ import numpy as np
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
+from .._checks import check_real, check_size
 from .._operator import KMatrix
 
 
@@ -117,9 +118,11 @@ def assert_matches_dense(K, A, rtol=None, atol=None):
     dense = K.toarray()
     if not np.all(np.isfinite(dense)):
         raise AssertionError("KMatrix has non-finite entries")
-    rtol = default_rtol(K) if rtol is None else float(rtol)
+    rtol = default_rtol(K) if rtol is None else check_real(rtol, "rtol", low=0)
     if atol is None:
         atol = 4 * (_n_factors(K) + 4) * _real_finfo(K.dtype).smallest_subnormal
+    else:
+        atol = check_real(atol, "atol", low=0)
     absolute = _abs_operator(K).toarray()
     scale = max(float(absolute.max(initial=0.0)), float(np.abs(A).max(initial=0.0)))
     bound = float(atol) + rtol * scale
@@ -147,7 +150,8 @@ def assert_adjoint(K, rng=None, rtol=None, n_vectors=3):
         Default :func:`default_rtol` for a :class:`KMatrix`; for another operator
         ``100 * sqrt(n) * eps``.
     n_vectors : int, default 3
-        Number of random vectors on each side (all ``n_vectors**2`` products are checked).
+        Number of random vectors on each side (all ``n_vectors**2`` products are
+        checked); at least 1.
 
     Raises
     ------
@@ -172,6 +176,9 @@ def assert_adjoint(K, rng=None, rtol=None, n_vectors=3):
     """
     if not isinstance(K, LinearOperator):
         raise TypeError(f"K must be a KMatrix or LinearOperator; got {type(K).__name__}")
+    rtol = check_real(rtol, "rtol", low=0, allow_none=True)
+    # No vectors would check nothing and pass whatever K is.
+    n_vectors = check_size(n_vectors, "n_vectors", minimum=1)
     rng = np.random.default_rng(rng)
     dtype = np.dtype(K.dtype)
     if dtype.kind not in "fc":
@@ -192,10 +199,10 @@ def assert_adjoint(K, rng=None, rtol=None, n_vectors=3):
     lhs = y.conj().T @ kx
     rhs = khy.conj().T @ x
     if isinstance(K, KMatrix):
-        rtol = default_rtol(K) + 4 * np.sqrt(n) * eps if rtol is None else float(rtol)
+        rtol = default_rtol(K) + 4 * np.sqrt(n) * eps if rtol is None else rtol
         scale = np.abs(y).T @ _abs_operator(K).matmat(np.abs(x).astype(np.float64))
     else:
-        rtol = 100 * np.sqrt(n) * eps if rtol is None else float(rtol)
+        rtol = 100 * np.sqrt(n) * eps if rtol is None else rtol
         scale = np.outer(np.linalg.norm(y, axis=0), np.linalg.norm(kx, axis=0)) + np.outer(
             np.linalg.norm(khy, axis=0), np.linalg.norm(x, axis=0)
         )
@@ -241,6 +248,8 @@ def assert_certificate(K, width=None, expansion=None):
     AssertionError: width 2 exceeds the bound 1...
     """
     _check_kmatrix(K)
+    width = None if width is None else check_size(width, "width")
+    expansion = check_real(expansion, "expansion", low=0, low_open=True, allow_none=True)
     nblocks, m, half = K.twiddle.shape[:3]
     n = 1 << m
     problems = []
@@ -256,7 +265,7 @@ def assert_certificate(K, width=None, expansion=None):
         problems.append(f"nparams {K.nparams} is not 4 w N log2 N = {4 * K.width * n * m}")
     if width is not None and K.width > width:
         problems.append(f"width {K.width} exceeds the bound {width}")
-    if expansion is not None and K.expansion > float(expansion) * (1 + 1e-12):
-        problems.append(f"expansion {K.expansion:.6g} exceeds the bound {float(expansion):.6g}")
+    if expansion is not None and K.expansion > expansion * (1 + 1e-12):
+        problems.append(f"expansion {K.expansion:.6g} exceeds the bound {expansion:.6g}")
     if problems:
         raise AssertionError("; ".join(problems) + "\n" + K.describe())

@@ -11,7 +11,7 @@ __all__ = ["apply_device", "apply_internal"]
 
 import numpy as np
 
-from ..._checks import is_device_array
+from ..._checks import apply_dtype, is_device_array
 from ..._layout import SUPPORTED_DTYPES
 from .device import as_numba_array, cuda_module, device_twiddle, simulating
 
@@ -31,13 +31,7 @@ def _validate(K, x, name):
         raise ValueError(
             f"{name} expects an array of shape ({cols},) or ({cols}, k); got shape {shape}"
         )
-    out = np.result_type(K.dtype, dtype)
-    if out not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"cannot apply a {K.dtype} KMatrix to {dtype} input: the result type {out} is "
-            "not one of float32, float64, complex64, complex128"
-        )
-    return shape, out
+    return shape, apply_dtype(K.dtype, dtype, name=name)
 
 
 def apply_device(K, x, name="KMatrix @ x"):

@@ -4,8 +4,7 @@ __all__ = ["vjp_device", "TAPE_BYTES"]
 
 import numpy as np
 
-from ..._checks import is_device_array
-from ..._layout import SUPPORTED_DTYPES
+from ..._checks import apply_dtype, is_device_array
 from .device import as_numba_array, cuda_module, device_twiddle
 
 _NUMERIC_KINDS = "biufc"
@@ -76,12 +75,7 @@ def vjp_device(K, X, G):
         raise ValueError(
             f"vjp_device expects G with the shape of K @ X, {want}; got shape {gshape}"
         )
-    dtype = np.result_type(K.dtype, xdt, gdt)
-    if dtype not in SUPPORTED_DTYPES:
-        raise TypeError(
-            f"vjp_device: result type {dtype} of K ({K.dtype}), X ({xdt}) and G ({gdt}) is "
-            "not one of float32, float64, complex64, complex128"
-        )
+    dtype = apply_dtype(K.dtype, xdt, gdt, name="vjp_device")
     cuda = cuda_module()
     from . import plan
     from ...kernels import cuda as kern
