@@ -11,6 +11,7 @@ __all__ = ["run_restarts", "fit_with_learned_permutation"]
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import numpy as np
 
@@ -66,9 +67,11 @@ def _stopper(stop, user_callback, abandon):
 
 
 def fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs):
-    """One restart of ``fit(..., permutation="learn")`` (see the module docstring)."""
+    """One restart of ``fit(..., permutation="learn")`` (see the module docstring).
+
+    ``fit`` is :func:`kmatrix.fit` itself (passed in: this module is imported by it).
+    """
     from ..constructors.permutation import permutation
-    from .fit import FitResult
 
     rng = np.random.default_rng(seed)
     if target is not None:
@@ -103,15 +106,11 @@ def fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs):
     res = fit(X=np.asarray(Xd)[p], Y=Yd, rng=rng, restarts=1, **inner)
     P = permutation(p, dtype=res.kmatrix.dtype)
     K = res.kmatrix @ P
-    return FitResult(
+    return replace(
+        res,
         kmatrix=K,
-        rel_error=res.rel_error,
         history=np.concatenate([hist, res.history]),
         n_iter=its + res.n_iter,
-        converged=res.converged,
         message=f"permutation stage: {msg}; " + res.message,
-        parametrization=res.parametrization,
-        params=res.params,
-        seconds=res.seconds,
         permutation=p,
     )
