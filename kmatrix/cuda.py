@@ -190,6 +190,12 @@ def _validate(K, x, name):
         raise ValueError(
             f"{name} expects an array of shape ({cols},) or ({cols}, k); got shape {shape}"
         )
+    if K.real_matrix:
+        raise TypeError(
+            f"{name}: this operator has complex factors whose product is real "
+            "(real_matrix); on the GPU apply K.astype(numpy.complex128) (or complex64), "
+            "the complex operator of the same matrix, and take the real part"
+        )
     out = np.result_type(K.dtype, dtype)
     if out not in SUPPORTED_DTYPES:
         raise TypeError(

@@ -12,12 +12,15 @@ from ._operator import KMatrix
 FORMAT_NAME = "kmatrix"
 FORMAT_VERSION = 1
 _KEYS = {"format", "version", "twiddle", "shape"}
+# present only for operators whose complex factors multiply to a real matrix
+_REAL_KEY = "real_matrix"
 
 
 def save(file, K):
     """Save ``K`` to ``file`` (a path or a binary file object) as ``.npz``.
 
-    The archive holds ``format`` ("kmatrix"), ``version``, ``twiddle`` and ``shape``.
+    The archive holds ``format`` ("kmatrix"), ``version``, ``twiddle`` and ``shape``,
+    and ``real_matrix`` (True) for a :attr:`~kmatrix.KMatrix.real_matrix` operator.
 
     Examples
     --------
@@ -31,12 +34,14 @@ def save(file, K):
     """
     if not isinstance(K, KMatrix):
         raise TypeError(f"save expects a KMatrix; got {type(K).__name__}")
+    extra = {_REAL_KEY: np.array(True)} if K.real_matrix else {}
     np.savez(
         file,
         format=np.array(FORMAT_NAME),
         version=np.array(FORMAT_VERSION, dtype=np.int64),
         twiddle=np.asarray(K.twiddle),
         shape=np.array(K.shape, dtype=np.int64),
+        **extra,
     )
 
 
@@ -62,10 +67,14 @@ def load(file):
             raise ValueError(f"not a kmatrix file: expected an .npz archive, got {type(z).__name__}")
         with z:
             keys = set(z.files)
-            if keys != _KEYS:
+            if keys != _KEYS and keys != _KEYS | {_REAL_KEY}:
                 raise ValueError(
-                    f"not a kmatrix file: expected arrays {sorted(_KEYS)}, found {sorted(keys)}"
+                    f"not a kmatrix file: expected arrays {sorted(_KEYS)} (and optionally "
+                    f"{_REAL_KEY!r}), found {sorted(keys)}"
                 )
+            real = z[_REAL_KEY] if _REAL_KEY in keys else np.array(False)
+            if real.shape != () or real.dtype != np.bool_:
+                raise ValueError(f"kmatrix file has a malformed real_matrix field: {real!r}")
             fmt = z["format"]
             if fmt.shape != () or str(fmt) != FORMAT_NAME:
                 raise ValueError(f"not a kmatrix file: format is {fmt!r}, expected {FORMAT_NAME!r}")
@@ -90,4 +99,4 @@ def load(file):
         shape = validate_shape(tuple(int(s) for s in shape), 2 * twiddle.shape[2])
     except (TypeError, ValueError) as exc:
         raise ValueError(f"kmatrix file holds inconsistent arrays: {exc}") from exc
-    return KMatrix(twiddle, shape)
+    return KMatrix(twiddle, shape, real_matrix=bool(real))

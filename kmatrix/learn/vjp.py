@@ -159,7 +159,8 @@ def vjp(K, X, G):
     G = _check_array(G, "G", rows, str(want))
     if G.shape != want:
         raise ValueError(f"vjp expects G with the shape of K @ X, {want}; got shape {G.shape}")
-    dtype = np.result_type(K.dtype, X.dtype, G.dtype)
+    # a real_matrix operator computes with its complex factors
+    dtype = np.result_type(K.twiddle.dtype, X.dtype, G.dtype)
     if dtype not in SUPPORTED_DTYPES:
         raise TypeError(
             f"vjp: result type {dtype} of K ({K.dtype}), X ({X.dtype}) and G ({G.dtype}) "
@@ -169,6 +170,8 @@ def vjp(K, X, G):
     g2 = np.ascontiguousarray(G.reshape(rows, -1), dtype=dtype)
     tw = K.twiddle.astype(dtype, copy=False)
     dx, dtw, _ = twiddle_vjp(tw, x2, g2)
-    if K.dtype.kind != "c" and dtw.dtype.kind == "c":
+    if K.twiddle.dtype.kind != "c" and dtw.dtype.kind == "c":
         dtw = dtw.real
-    return dx.reshape(X.shape), np.ascontiguousarray(dtw, dtype=K.dtype)
+    if K.real_matrix and X.dtype.kind != "c" and G.dtype.kind != "c":
+        dx = dx.real  # K.H @ G is real: the imaginary parts are rounding
+    return dx.reshape(X.shape), np.ascontiguousarray(dtw, dtype=K.twiddle.dtype)
