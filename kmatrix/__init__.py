@@ -21,6 +21,7 @@ from .constructors.closure import ksum as sum  # noqa: A001 - km.sum([...]) is t
 from .constructors.fourier import dft, hadamard, idft
 from .constructors.lowrank import low_rank
 from .constructors.permutation import bit_reversal, permutation
+from .constructors.realtransforms import dct, dctn, dht, dst, dstn, idct, idctn, idst, idstn
 from .constructors.sparse import sparse
 from .factorize import factorize
 from .io import load, save
@@ -38,6 +39,15 @@ __all__ = [
     "hadamard",
     "dft",
     "idft",
+    "dct",
+    "dst",
+    "idct",
+    "idst",
+    "dctn",
+    "dstn",
+    "idctn",
+    "idstn",
+    "dht",
     "circulant",
     "toeplitz",
     "convolution",
