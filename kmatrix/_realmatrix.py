@@ -7,8 +7,10 @@ product ``M`` is a real matrix.  Such a :class:`~kmatrix.KMatrix` carries the fl
 real, ``M (x1 + 1j x2) = M x1 + 1j M x2`` exactly, so a real ``(n, k)`` block is
 applied as ``ceil(k/2)`` complex columns, packed ``x[:, :h] + 1j x[:, h:]``, and the
 real and imaginary parts of the result are its two halves.  Complex input needs no
-packing (``M z = M Re z + 1j M Im z`` is what complex arithmetic computes).  This
-module is the only place that packs and splits.
+packing (``M z = M Re z + 1j M Im z`` is what complex arithmetic computes).  A block
+with a NaN or an infinity is not packed (it would spread to the paired column, as a
+complex product mixes real and imaginary parts).  This module is the only place that
+packs and splits.
 """
 
 __all__ = ["complex_dtype", "real_dtype", "all_real", "apply_real_matrix"]
@@ -44,6 +46,8 @@ def apply_real_matrix(run, x, dtype):
     if x.ndim == 1:
         return np.ascontiguousarray(run(x.astype(cdtype)).real, dtype=dtype)
     rows_in, k = x.shape
+    if not np.isfinite(np.sum(x)):  # a NaN or inf would leak into its paired column
+        return np.ascontiguousarray(run(x.astype(cdtype)).real, dtype=dtype)
     h = (k + 1) // 2
     z = np.empty((rows_in, h), dtype=cdtype)
     z.real = x[:, :h]
