@@ -1,17 +1,18 @@
 """Real maps with complex factors: packed columns against the alternatives.
 
 Run ``python benchmarks/bench_real.py [--n N] [--batch K]``.  A real map built exactly
-through the DFT (here ``dct(n, norm="ortho")``, width 2 at expansion 2) has complex
-factors and a real product.  Two ways to apply it to a real ``n x k`` batch:
+through the DFT (here ``dct(n, norm="ortho")``, width 4 at expansion 1 for a power of
+two, of which only two blocks are not 0/1 routings) has complex factors and a real
+product.  Two ways to apply it to a real ``n x k`` batch:
 
 * packed (what kmatrix does): two real columns per complex column, ``k/2`` complex
   columns through the complex factors;
 * unpacked: the complex operator on ``k`` complex columns with zero imaginary parts.
 
-and what a real construction (real factors) of the map would cost, which is bounded
-below by real K-matrices of the same internal size and a width of 1 to 3 (a real
-construction cannot be narrower than width 1; one of the same certificate as the complex
-one is width 2 at expansion 2).  Every time is a median of alternating windows in one
+and what a real construction (real factors) of the map would cost: random real
+K-matrices of the same certificate (all factors dense, so an upper estimate), and of
+widths 1 to 3 at the same internal size (a real construction cannot be narrower than
+width 1).  Every time is a median of alternating windows in one
 process (:func:`_timing.paired_median_times` against the packed operator), reported as
 a ratio to the packed time.
 """
@@ -36,8 +37,8 @@ def run(n=4096, batch=64, repeat=15, min_time=0.5):
     Xc = X.astype(np.complex128)
     others = [
         ("unpacked: complex operator, complex128 columns", lambda: Cc @ Xc),
-        (f"real factors, width 2, N = {C.internal_size} (same certificate)",
-         _real_apply(km.random(n, width=2, expansion=2, rng=1), X)),
+        (f"real factors, width {C.width}, N = {C.internal_size} (same certificate)",
+         _real_apply(km.random(n, width=C.width, expansion=C.expansion, rng=1), X)),
     ] + [(f"real factors, width {w}, N = {n}", _real_apply(km.random(n, width=w, rng=1), X))
          for w in (1, 2, 3)]
     packed = lambda: C @ X  # noqa: E731

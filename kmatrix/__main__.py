@@ -115,7 +115,7 @@ def make_cases(n, dtype, rng, fit_n=32):
         "DCT-II (ortho)", lambda: km.dct(n, norm="ortho"),
         lambda X: scipy.fft.dct(X, norm="ortho", axis=0), lambda A: C_abs @ A,
         "scipy.fft.dct", lambda X: scipy.fft.dct(X, norm="ortho", axis=0, workers=1),
-        (2, 2.0) if pow2 else (1, 8.0), n))
+        ((4, 1.0) if n >= 4 else (2, 2.0)) if pow2 else (1, 8.0), n))
 
     p = rng.permutation(n)
     cases.append(Case(

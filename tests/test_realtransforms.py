@@ -34,6 +34,8 @@ def bluestein_size(n):
 
 
 def expected_certificate(name, type_, n):
+    if type_ in (2, 3) and is_pow2(n) and n >= 4:
+        return 4, 1.0  # Makhoul: the DFT of the same length
     P = dft_size(name, type_, n)
     if is_pow2(P):
         return 2, P / n
@@ -64,11 +66,13 @@ def test_equals_scipy(name, type_, n, norm, orthogonalize, seed):
 @pytest.mark.parametrize("name", sorted(FUNCS))
 @pytest.mark.parametrize("type_", [2, 3, 4])
 @pytest.mark.parametrize("k", [0, 1, 2, 5, 10])
-def test_powers_of_two_width_2_expansion_2(name, type_, k):
+def test_powers_of_two(name, type_, k):
+    """Types 2 and 3 from n = 4: (BB*)^4_1; type 4 and the smallest sizes: (BB*)^2_2."""
     n = 1 << k
     K = FUNCS[name][0](n, type=type_, norm="ortho")
-    assert (K.width, K.expansion) == (2, 2.0)
-    assert_certificate(K, width=2, expansion=2)
+    want = (4, 1.0) if type_ in (2, 3) and n >= 4 else (2, 2.0)
+    assert (K.width, K.expansion) == want
+    assert_certificate(K, width=want[0], expansion=want[1])
     if k <= 5:
         assert_matches_dense(K, FUNCS[name][1](np.eye(n), type=type_, norm="ortho", axis=0))
 
@@ -161,7 +165,9 @@ def test_nd_power_of_two_2d():
     K = km.dctn((16, 16), norm="ortho")
     x = np.random.default_rng(4).standard_normal((16, 16))
     assert np.allclose(K @ x.ravel(), scipy.fft.dctn(x, norm="ortho").ravel(), atol=1e-13)
-    assert K.width == 4 and K.expansion == 4.0  # width 2 each, both sides of B misaligned
+    assert K.width == 4 and K.expansion == 1.0  # (BB*)^4_1 each, aligned: nothing added
+    K4 = km.dctn((16, 16), type=4)  # (BB*)^2_2 each: both sides of B misaligned, +2
+    assert K4.width == 4 and K4.expansion == 4.0
 
 
 @pytest.mark.parametrize("call, exc, match", [

@@ -90,9 +90,10 @@ def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A0
     Returns
     -------
     KMatrix
-        Width 2, expansion ``P / n`` when the DFT size of the construction, ``P = 2n``
-        (``2(n - 1)`` for type 1), is a power of two: expansion 2 for types 2-4 at
-        ``n = 2**k``, ``< 2`` for type 1 at ``n = 2**k + 1``.  Otherwise width 1 and
+        Types 2 and 3 at ``n = 2**k >= 4``: width 4, expansion 1.  Otherwise width 2,
+        expansion ``P / n`` when the DFT size of the construction, ``P = 2n``
+        (``2(n - 1)`` for type 1), is a power of two: expansion 2 for type 4 (and
+        ``n <= 2``), ``< 2`` for type 1 at ``n = 2**k + 1``.  Otherwise width 1 and
         expansion ``2 L / n < 8`` with ``L`` the Bluestein size.
 
     Notes
@@ -104,7 +105,11 @@ def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A0
     * type 3: ``y[k] = x[0] + 2 sum_{j>=1} x[j] cos(pi (2k + 1) j / (2N))``
     * type 4: ``y[k] = 2 sum_j x[j] cos(pi (2k + 1)(2j + 1) / (4N))``
 
-    Each is the real part ``c0 G W + conj(c0 G W)`` of a chirped block ``G`` of the
+    Types 2 and 3 at ``n = 2**k >= 4`` follow Makhoul: the even entries and the
+    reversed odd ones go through the DFT of length ``n``, and ``y[k] = d_k V[k] +
+    conj(d_k) V[n-k]`` (the real part, written complex-linearly through the symmetry of
+    a real input's spectrum) is one butterfly factor between two 0/1 routings.
+    Otherwise each type is ``c0 G W + conj(c0 G W)`` for a chirped block ``G`` of the
     DFT of size ``P``.  When ``P`` is a power of two, the input is extended to the
     symmetric sequence of length ``P`` (one butterfly of 0/1 and phase entries) and
     transformed by the folded DFT, with the output twiddle in its last factor
@@ -120,7 +125,7 @@ def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A0
     >>> np.allclose(C @ x, scipy.fft.dct(x, norm="ortho")), (C @ x).dtype
     (True, dtype('float64'))
     >>> C.width, C.expansion
-    (2, 2.0)
+    (4, 1.0)
     >>> np.allclose(km.dct(5, type=1).toarray(), scipy.fft.dct(np.eye(5), type=1, axis=0))
     True
     """
@@ -135,7 +140,8 @@ def dst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A0
     Returns
     -------
     KMatrix
-        Width 2, expansion ``P / n`` when ``P = 2n`` (types 2-4) or ``P = 2(n + 1)``
+        As :func:`dct`: types 2 and 3 at ``n = 2**k >= 4`` width 4, expansion 1;
+        width 2, expansion ``P / n`` when ``P = 2n`` (type 4) or ``P = 2(n + 1)``
         (type 1) is a power of two (type 1: ``n = 2**k - 1``, expansion
         ``2 + 2/n``); otherwise width 1, expansion ``2 L / n < 8``.
 
@@ -145,7 +151,8 @@ def dst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A0
     ``2 sum_j x[j] sin(pi (k+1)(2j+1) / (2N))``; type 3
     ``(-1)**k x[N-1] + 2 sum_{j<N-1} x[j] sin(pi (2k+1)(j+1) / (2N))``; type 4
     ``2 sum_j x[j] sin(pi (2k+1)(2j+1) / (4N))``.  The constructions are those of
-    :func:`dct` with ``c0 = 1j`` (an antisymmetric extension).
+    :func:`dct` with ``c0 = 1j`` (an antisymmetric extension); Makhoul's form uses
+    ``DST-II = J DCT-II diag((-1)**j)``, ``J`` the reversal.
 
     Examples
     --------

@@ -2,7 +2,11 @@
 
 Every one of them is ``C = c0 G W + conj(c0 G W)`` with ``G[k, n] =
 exp(-2j*pi*(k + ka)*(n + na)/P)`` a shifted block of the DFT of size ``P``, a phase
-``c0`` and a diagonal of column weights ``W`` (:data:`_SPEC`).  Two constructions:
+``c0`` and a diagonal of column weights ``W`` (:data:`_SPEC`).  Three constructions:
+
+* *Makhoul* (types 2 and 3, ``n = 2**k >= 4``): the DFT of the same length on the
+  reordered input, then one butterfly factor between two 0/1 routings; width 4,
+  expansion 1 (:func:`_makhoul_twiddle`).
 
 * *Symmetric extension* (``P`` a power of two, DCT/DST): ``conj(G[k, n])`` is
   ``G[k, n']`` up to a column sign, ``n' = -n - 2 na (mod P)``, so
@@ -26,6 +30,7 @@ __all__ = ["trig_operator", "SPEC_KEYS"]
 import numpy as np
 
 from .. import _algebra
+from .._benes import permutation_twiddle
 from .._layout import identity_twiddle, log2_exact, pair_indices
 from .._operator import KMatrix
 from .circulant import circulant_twiddle, toeplitz_column
@@ -76,7 +81,13 @@ def trig_operator(kind, type_, n, row_scale, col_scale):
     # G[k, n] = Dout[k] F_P[k, n] Din[n]: (2k + KA)(2n + NA) = 4kn + 2k NA + 2n KA + KA NA
     d_out = _root(2 * k * NA + KA * NA, P) * row_scale
     cols = _weights(n, half) * col_scale
-    if kind != "dht" and _is_pow2(P):
+    if kind != "dht" and type_ in (2, 3) and _is_pow2(n) and n >= 4:
+        if type_ == 2:
+            tw = _makhoul_twiddle(n, row_scale, col_scale, sine=kind == "dst")
+        else:  # type 3 = diag(r) C2^T diag(w q) = (diag(w q) C2 diag(r))^T
+            tw = _makhoul_twiddle(n, cols, row_scale, sine=kind == "dst")
+            tw = np.ascontiguousarray(tw[::-1, ::-1].swapaxes(-1, -2))
+    elif kind != "dht" and _is_pow2(P):
         tw = _extension_twiddle(P, n, KA, NA, c0, cols)
         tw = np.concatenate([tw, dft(P).twiddle])
         _scale_rows(tw[-1, -1], P, P // 2, np.pad(d_out, (0, P - n)))
@@ -112,6 +123,82 @@ def _partial_dft_twiddle(P, n, d_out, d_in):
                              d_out=np.pad(ch * d_out, (0, big - n)))
 
 
+def _upper_negation(P, shift=0):
+    """``dest``: identity on the lower half, ``p -> -p - shift (mod P/2)`` on the upper one."""
+    M = P // 2
+    pos = np.arange(P, dtype=np.int64)
+    return np.where(pos < M, pos, M + (-(pos - M) - shift) % M)
+
+
+def _route_below_top(block, dest):
+    """Set factors ``1..m-1`` of a decreasing-stride block (strides ``P/4 .. 1``) to 0/1
+    swaps that move the entry at position ``p`` to ``dest[p]`` (top bit kept).
+
+    Top-down, the entry now at a pair's low slot goes up exactly when bit ``b`` of its
+    destination is set; a pair is consistent (its other entry goes down) when the bits
+    below ``b`` alone decide, which holds for negations plus constants (see the module
+    notes).  Checked: the routing must end with every entry at its destination.
+    """
+    m = block.shape[0]
+    P = 2 * block.shape[1]
+    where = dest.copy()  # where[pos] = destination of the entry now at pos
+    for f in range(1, m):
+        b = m - 1 - f
+        p, q = pair_indices(P, 1 << b)
+        swap = ((where[p] >> b) & 1) == 1
+        if not np.array_equal(swap, ((where[q] >> b) & 1) == 0):
+            raise AssertionError("routing is not triangular")
+        block[f][swap] = [[0, 1], [1, 0]]
+        where[p[swap]], where[q[swap]] = where[q[swap]], where[p[swap]].copy()
+    if not np.array_equal(where, np.arange(P)):
+        raise AssertionError("routing does not reach its destinations")
+
+
+def _makhoul_twiddle(n, rows, cols, sine=False):
+    """``diag(rows) C2 diag(cols)``, ``C2`` the unnormalized DCT-II (``sine``: DST-II),
+    ``n = 2**k >= 4``: width 4, expansion 1 (Makhoul's reordering, a DFT of the same length).
+
+    ``v = x[perm]`` (even entries, then odd ones reversed), ``V = F_n v`` and
+    ``y[k] = 2 Re(d_k V[k]) = d_k V[k] + conj(d_k) V[-k]`` with
+    ``d_k = exp(-1j*pi*k/(2n))``, since ``conj(V[k]) = V[-k]`` for real ``v``; both sides
+    are complex-linear and agree on real ``x``, so ``C2 = G F_n Pm`` exactly, with ``G``
+    acting on the pairs ``{k, -k}``.  ``Q`` (the upper half negated mod ``n/2``, an
+    involution) maps each pair ``{k, n-k}`` to ``{k, k + n/2}``: ``G = Q B Q`` with ``B`` one
+    factor of stride ``n/2``.  Blocks: Benes(``Pm``), ``F_n``, ``Q`` (decreasing), ``B`` (the
+    last factor of an increasing block), ``Q``, identity.  The DST-II is
+    ``J C2 diag((-1)**j)`` (``J`` reverses: ``sin(pi (k+1)(2j+1)/(2n)) = (-1)**j
+    cos(pi (n-1-k)(2j+1)/(2n))``); ``J`` flips every bit, which the last ``Q`` absorbs.
+    """
+    m, half = log2_exact(n), n // 2
+    if sine:
+        cols = cols * (1 - 2 * (np.arange(n) % 2))
+        rows = rows[::-1]
+    k = np.arange(half)
+    perm = np.empty(n, dtype=np.intp)
+    perm[:half] = 2 * k
+    perm[n - 1 - k] = 2 * k + 1
+    F = np.array(dft(n).twiddle)
+    p, q = pair_indices(n, half)
+    cv = cols[perm]  # diag(cols) before the reordering is diag(cols[perm]) after it
+    F[0, 0, :, :, 0] *= cv[p][:, None]
+    F[0, 0, :, :, 1] *= cv[q][:, None]
+    G = identity_twiddle(4, m, np.complex128)
+    dest = _upper_negation(n)
+    _route_below_top(G[0], dest)
+    if sine:  # J after Q: flip the top bit first, then route the rest to J(Q(.))
+        G[2, 0] = [[0, 1], [1, 0]]
+        dest = (n - 1) - dest[np.arange(n) ^ half]
+    _route_below_top(G[2], dest)
+    d = _root(np.arange(n), n)  # exp(-2j*pi*k/(4n)) = exp(-1j*pi*k/(2n))
+    B = np.empty((half, 2, 2), dtype=np.complex128)  # pair p = (p, p + n/2) after Q
+    neg = (n - k) % n
+    B[:, 0, 0], B[:, 0, 1] = d[k] * rows[k], np.conj(d[k]) * rows[k]
+    B[:, 1, 0], B[:, 1, 1] = np.conj(d[neg]) * rows[neg], d[neg] * rows[neg]
+    B[0] = [[2 * rows[0], 0], [0, 2 * d[half].real * rows[half]]]  # the pairs {0}, {n/2}
+    G[1, -1] = B
+    return np.concatenate([permutation_twiddle(perm, np.complex128), F, G])
+
+
 def _extension_twiddle(P, n, KA, NA, c0, cols):
     """Blocks ``(E, I)`` (width 1) of the extension ``u = diag(Din) E x`` (see module notes).
 
@@ -124,9 +211,7 @@ def _extension_twiddle(P, n, KA, NA, c0, cols):
     refl = (-src - NA) % P
     t = (src + refl + NA) // P
     entries = [(src, src, c0 * cols), (refl, src, np.conj(c0) * np.exp(1j * np.pi * KA * t) * cols)]
-    # upper-half move p -> (-p - NA) mod M, identity on the lower half
-    pos = np.arange(P, dtype=np.int64)
-    dest = np.where(pos < M, pos, M + (-(pos - M) - NA) % M)
+    dest = _upper_negation(P, NA)  # the upper half moves by p -> (-p - NA) mod M
     blocks = identity_twiddle(2, m, np.complex128)
     top = np.zeros((M, 2, 2), dtype=np.complex128)  # stride M: pair p is (p, p + M)
     for row, col, val in entries:
@@ -137,16 +222,7 @@ def _extension_twiddle(P, n, KA, NA, c0, cols):
         assert ok.all(), "extension outside the butterfly pattern"
         np.add.at(top, (pair, r, c), val)
     blocks[0, 0] = top
-    where = dest.copy()  # where[pos] = destination of the entry now at pos
-    for f in range(1, m):
-        s = 1 << (m - 1 - f)
-        p, q = pair_indices(P, s)
-        swap = ((where[p] >> (m - 1 - f)) & 1) == 1
-        assert np.array_equal(swap, ((where[q] >> (m - 1 - f)) & 1) == 0), "not triangular"
-        fac = blocks[0, f]
-        fac[swap] = [[0, 1], [1, 0]]
-        where[p[swap]], where[q[swap]] = where[q[swap]], where[p[swap]].copy()
-    assert np.array_equal(where, pos), "extension does not reach its destinations"
+    _route_below_top(blocks[0], dest)
     d_in = _root(2 * np.arange(P, dtype=np.int64) * KA, P)
     _scale_rows(blocks[0, -1], P, 1, d_in)  # the last factor has stride 1
     return blocks
