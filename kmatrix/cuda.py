@@ -190,12 +190,6 @@ def _validate(K, x, name):
         raise ValueError(
             f"{name} expects an array of shape ({cols},) or ({cols}, k); got shape {shape}"
         )
-    if K.real_matrix:
-        raise TypeError(
-            f"{name}: this operator has complex factors whose product is real "
-            "(real_matrix); on the GPU apply K.astype(numpy.complex128) (or complex64), "
-            "the complex operator of the same matrix, and take the real part"
-        )
     out = np.result_type(K.dtype, dtype)
     if out not in SUPPORTED_DTYPES:
         raise TypeError(
@@ -258,6 +252,12 @@ def apply_device(K, x, name="KMatrix @ x"):
             "apply_device expects a device array; got a host "
             f"{type(x).__module__}.{type(x).__name__} (use K @ x for host arrays: nothing "
             "is copied to the GPU implicitly)"
+        )
+    if K.real_matrix:
+        raise TypeError(
+            f"{name}: this operator has complex factors whose product is real "
+            "(real_matrix); on the GPU apply K.astype(numpy.complex128) (or complex64), "
+            "the complex operator of the same matrix, and take the real part"
         )
     cuda = _cuda_module()
     from .kernels import cuda as kern
@@ -434,6 +434,11 @@ def vjp_device(K, X, G):
     ...     print(str(exc).split(";")[0])
     vjp_device expects device arrays
     """
+    if K.real_matrix:
+        raise TypeError(
+            "vjp_device: this operator has complex factors whose product is real "
+            "(real_matrix); use K.astype(numpy.complex128) on the GPU, or kmatrix.vjp"
+        )
     rows, cols = K.shape
     xshape, xdt = _vjp_operand(X, "X", cols, f"({cols},) or ({cols}, k)")
     want = (rows,) if len(xshape) == 1 else (rows, xshape[1])
