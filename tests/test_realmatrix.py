@@ -44,7 +44,8 @@ def test_closure_keeps_the_flag_where_the_result_is_real():
     B, Bd = real_circulant(24, seed=5)
     real_op = km.diag(np.arange(1.0, 25.0))
     for op, dense in [(K.T, A.T), (K.H, A.T), (K.conj(), A), (2.5 * K, 2.5 * A),
-                      (K @ B, A @ Bd), (K + B, A + Bd), (K @ real_op, A @ np.diag(np.arange(1.0, 25.0))),
+                      (K @ B, A @ Bd), (K + B, A + Bd),
+                      (K @ real_op, A @ np.diag(np.arange(1.0, 25.0))),
                       (km.kron(K, real_op.T), np.kron(A, np.diag(np.arange(1.0, 25.0)))),
                       (km.sum([K, B, K]), 2 * A + Bd), (-K, -A), (K / 2, A / 2), (K.copy(), A)]:
         assert op.real_matrix and op.dtype == np.float64, op

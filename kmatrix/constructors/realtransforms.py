@@ -8,36 +8,15 @@ are in :mod:`kmatrix.constructors.trig` and the theory page of the documentation
 
 __all__ = ["dct", "dst", "idct", "idst", "dctn", "dstn", "idctn", "idstn", "dht"]
 
-import numbers
-
 import numpy as np
 
-from .._checks import check_dtype, check_norm, check_size
+from .._checks import check_choice_int, check_dtype, check_norm, check_optional_bool, check_size
+from .._checks import shape_tuple
 from .closure import kron
 from .trig import trig_operator
 
 _INVERSE_TYPE = {1: 1, 2: 3, 3: 2, 4: 4}
 _SWAP_NORM = {"backward": "forward", "forward": "backward", "ortho": "ortho"}
-
-
-def _check_type(type_):
-    if isinstance(type_, (bool, np.bool_)) or not isinstance(type_, numbers.Integral):
-        raise TypeError(f"type must be an integer 1, 2, 3 or 4; got {type_!r}")
-    if int(type_) not in (1, 2, 3, 4):
-        raise ValueError(f"type must be 1, 2, 3 or 4; got {type_!r}")
-    return int(type_)
-
-
-def _check_orthogonalize(orthogonalize, norm):
-    if orthogonalize is None:
-        return norm == "ortho"
-    if not isinstance(orthogonalize, (bool, np.bool_)):
-        raise TypeError(f"orthogonalize must be True, False or None; got {orthogonalize!r}")
-    return bool(orthogonalize)
-
-
-def _check_real_or_complex(dtype):
-    return check_dtype(dtype)
 
 
 def _scales(kind, type_, n, norm, orthogonalize):
@@ -58,10 +37,10 @@ def _scales(kind, type_, n, norm, orthogonalize):
 
 def _transform(kind, n, type_, norm, orthogonalize, dtype, inverse=False):
     n = check_size(n)
-    type_ = _check_type(type_)
+    type_ = check_choice_int(type_, "type", (1, 2, 3, 4))
     norm = check_norm(norm)
-    orthogonalize = _check_orthogonalize(orthogonalize, norm)
-    dtype = _check_real_or_complex(dtype)
+    orthogonalize = check_optional_bool(orthogonalize, "orthogonalize", norm == "ortho")
+    dtype = check_dtype(dtype)
     if inverse:
         type_, norm = _INVERSE_TYPE[type_], _SWAP_NORM[norm]
     if kind == "dct" and type_ == 1 and n < 2:
@@ -195,16 +174,8 @@ def idst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A
     return _transform("dst", n, type, norm, orthogonalize, dtype, inverse=True)
 
 
-def _check_shape(shape):
-    if isinstance(shape, (numbers.Integral, np.integer)) and not isinstance(shape, bool):
-        shape = (shape,)
-    if not isinstance(shape, (tuple, list)) or len(shape) == 0:
-        raise TypeError(f"shape must be a positive integer or a non-empty tuple of them; got {shape!r}")
-    return tuple(check_size(s, f"shape[{i}]") for i, s in enumerate(shape))
-
-
 def _transform_n(one_d, shape, type_, norm, orthogonalize, dtype):
-    shape = _check_shape(shape)
+    shape = shape_tuple(shape)
     K = one_d(shape[0], type_, norm, orthogonalize, dtype)
     for s in shape[1:]:
         K = kron(K, one_d(s, type_, norm, orthogonalize, dtype))
@@ -212,7 +183,9 @@ def _transform_n(one_d, shape, type_, norm, orthogonalize, dtype):
 
 
 def dctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
-    """n-D DCT of a row-major flattened array: ``dctn(x.shape) @ x.ravel() == scipy.fft.dctn(x).ravel()``.
+    """n-D DCT of a row-major flattened array: ``dctn(x.shape) @ x.ravel() == dctn(x).ravel()``.
+
+    ``dctn(x)`` is :func:`scipy.fft.dctn` over every axis.
 
     Parameters
     ----------
@@ -232,7 +205,8 @@ def dctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noq
     --------
     >>> import numpy as np, scipy.fft, kmatrix as km
     >>> x = np.arange(12.0).reshape(3, 4)
-    >>> np.allclose(km.dctn((3, 4), norm="ortho") @ x.ravel(), scipy.fft.dctn(x, norm="ortho").ravel())
+    >>> K = km.dctn((3, 4), norm="ortho")
+    >>> np.allclose(K @ x.ravel(), scipy.fft.dctn(x, norm="ortho").ravel())
     True
     """
     return _transform_n(dct, shape, type, norm, orthogonalize, dtype)
@@ -308,7 +282,7 @@ def dht(n, norm=None, dtype=np.float64):
     """
     n = check_size(n)
     norm = check_norm(norm)
-    dtype = _check_real_or_complex(dtype)
+    dtype = check_dtype(dtype)
     factor = {"backward": 1.0, "ortho": n**-0.5, "forward": 1.0 / n}[norm]
     K = trig_operator("dht", 0, n, np.full(n, factor), np.ones(n))
     return K if dtype == np.float64 else K.astype(dtype)

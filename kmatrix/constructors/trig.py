@@ -25,7 +25,7 @@ The factors are complex, their product is real: the operators are
 :attr:`~kmatrix.KMatrix.real_matrix` (see :mod:`kmatrix._realmatrix`).
 """
 
-__all__ = ["trig_operator", "SPEC_KEYS"]
+__all__ = ["trig_operator"]
 
 import numpy as np
 
@@ -48,7 +48,6 @@ _SPEC = {
     ("dst", 4): (lambda n: 2 * n, 1, 1, 1j, ""),
     ("dht", 0): (lambda n: n, 0, 0, 0.5 + 0.5j, ""),
 }
-SPEC_KEYS = tuple(_SPEC)
 
 
 def _root(q, P):
