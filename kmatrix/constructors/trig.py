@@ -218,7 +218,8 @@ def _extension_twiddle(P, n, KA, NA, c0, cols):
         r = (row >= M).astype(np.int64)
         # a row must be reachable: the pair's own slot below, its moved slot above
         ok = np.where(r == 0, row == pair, dest[M + pair] == row)
-        assert ok.all(), "extension outside the butterfly pattern"
+        if not ok.all():  # cannot happen for the specs above; checked, not assumed
+            raise AssertionError("extension outside the butterfly pattern")
         np.add.at(top, (pair, r, c), val)
     blocks[0, 0] = top
     _route_below_top(blocks[0], dest)
