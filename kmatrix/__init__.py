@@ -24,6 +24,7 @@ from .constructors.fourier import dft, hadamard, idft
 from .constructors.lowrank import low_rank
 from .constructors.multidim import convolution2d, dftn, idftn
 from .constructors.permutation import bit_reversal, permutation
+from .constructors.realtransforms import dct, dctn, dht, dst, dstn, idct, idctn, idst, idstn
 from .constructors.sparse import sparse
 from .constructors.torch_layout import from_torch_butterfly, to_torch_butterfly
 from .constructors.wavelet import haar
@@ -43,6 +44,15 @@ __all__ = [
     "hadamard",
     "dft",
     "idft",
+    "dct",
+    "dst",
+    "idct",
+    "idst",
+    "dctn",
+    "dstn",
+    "idctn",
+    "idstn",
+    "dht",
     "circulant",
     "toeplitz",
     "convolution",

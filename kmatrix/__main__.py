@@ -1,6 +1,6 @@
 """The main job: ``python -m kmatrix`` builds the paper's structured maps as K-matrices and checks them.
 
-For each target (DFT, a random permutation, a random sparse matrix with ``s = 4n``
+For each target (DFT, DCT-II, a random permutation, a random sparse matrix with ``s = 4n``
 nonzeros, a rank-8 matrix, a Toeplitz matrix, the radix-2 FFT circuit compiled by
 Theorem 1 and a K-matrix learned from a small target) it prints one row: the class ``(BB*)^w_e`` against the certificate bound of
 the certificate table (theory page of the docs), parameters against the dense matrix, the error of ``K @ X``
@@ -111,6 +111,14 @@ def make_cases(n, dtype, rng, fit_n=32):
         "scipy.fft.fft", lambda X: scipy.fft.fft(X, axis=0),
         (1, 1.0) if pow2 else (1, 4.0 - 1e-12), n, complex_probes=True))
 
+    # DCT-II as SciPy normalizes it with norm="ortho": an orthogonal real matrix.
+    C_abs = np.abs(scipy.fft.dct(np.eye(n), norm="ortho", axis=0))
+    cases.append(Case(
+        "DCT-II (ortho)", lambda: km.dct(n, norm="ortho"),
+        lambda X: scipy.fft.dct(X, norm="ortho", axis=0), lambda A: C_abs @ A,
+        "scipy.fft.dct", lambda X: scipy.fft.dct(X, norm="ortho", axis=0, workers=1),
+        ((4, 1.0) if n >= 4 else (2, 2.0)) if pow2 else (1, 8.0), n))
+
     p = rng.permutation(n)
     cases.append(Case(
         "permutation", lambda: km.permutation(p),
@@ -192,7 +200,8 @@ def make_cases(n, dtype, rng, fit_n=32):
     return cases
 
 
-CASES = ("DFT", "permutation", "sparse", "low rank", "Toeplitz", "FFT circuit", "learned Hadamard")
+CASES = ("DFT", "DCT-II", "permutation", "sparse", "low rank", "Toeplitz", "FFT circuit",
+         "learned Hadamard")
 
 
 def _median_times(fns, repeat, min_sample=2e-3):

@@ -14,6 +14,9 @@ __all__ = [
     "check_size",
     "check_workers",
     "shape_pair",
+    "shape_tuple",
+    "check_choice_int",
+    "check_optional_bool",
     "check_real",
     "check_norm",
     "check_power",
@@ -303,3 +306,33 @@ def twiddle_nbytes(nblocks, n, dtype):
     """Bytes of a twiddle ``(nblocks, log2 n, n//2, 2, 2)`` of ``dtype`` (``n`` a power of two)."""
     m = max(1, int(n).bit_length() - 1)
     return int(nblocks) * m * (int(n) // 2) * 4 * np.dtype(dtype).itemsize
+
+
+def shape_tuple(shape, name="shape"):
+    """An n-D shape as a tuple of ints ``>= 1`` (an int is a 1-D shape)."""
+    if isinstance(shape, numbers.Integral) and not isinstance(shape, (bool, np.bool_)):
+        shape = (shape,)
+    if not isinstance(shape, (tuple, list)) or len(shape) == 0:
+        raise TypeError(
+            f"{name} must be a positive integer or a non-empty tuple of them; got {shape!r}"
+        )
+    return tuple(check_size(s, f"{name}[{i}]") for i, s in enumerate(shape))
+
+
+def check_choice_int(v, name, choices):
+    """``v`` as an int among ``choices``; ``TypeError`` for non-integers (bools included)."""
+    words = f"{', '.join(map(str, choices[:-1]))} or {choices[-1]}"
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, numbers.Integral):
+        raise TypeError(f"{name} must be an integer {words}; got {v!r}")
+    if int(v) not in choices:
+        raise ValueError(f"{name} must be {words}; got {v!r}")
+    return int(v)
+
+
+def check_optional_bool(v, name, default):
+    """``v`` as a bool, ``default`` for None; ``TypeError`` otherwise."""
+    if v is None:
+        return bool(default)
+    if not isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be True, False or None; got {v!r}")
+    return bool(v)

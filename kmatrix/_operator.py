@@ -11,6 +11,7 @@ from ._apply import apply_twiddle
 from ._checks import check_dtype, check_power, is_dask_array, is_device_array, is_scalar
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._plan import make_plan, pack
+from ._realmatrix import all_real, apply_real_matrix, complex_dtype, real_dtype
 from ._threads import threads_for
 
 _NUMERIC_KINDS = "biufc"
@@ -33,6 +34,12 @@ class KMatrix(LinearOperator):
         is the operator's dtype. The array is copied.
     shape : tuple of int, optional
         Logical shape ``(rows, cols)`` with ``rows, cols <= N``; default ``(N, N)``.
+    real_matrix : bool, default False
+        With complex factors: their product is a real matrix, so the operator is real
+        (``dtype`` float64 for complex128 factors, float32 for complex64) and maps real
+        input to real output, two real columns per complex column.  The caller
+        guarantees that the product is real (the exact constructors of real maps do).
+        Ignored for real factors.
 
     Attributes
     ----------
@@ -40,6 +47,8 @@ class KMatrix(LinearOperator):
         Read-only copy of the factors.
     shape : tuple of int
     dtype : numpy.dtype
+    real_matrix : bool
+        Complex factors whose product is real (see the parameter).
     width : int
         ``w``, the number of BB* products.
     internal_size : int
@@ -73,7 +82,7 @@ class KMatrix(LinearOperator):
     array([0., 1., 2., 3.])
     """
 
-    def __init__(self, twiddle, shape=None, *, _owned=False):
+    def __init__(self, twiddle, shape=None, *, real_matrix=False, _owned=False):
         if _owned:
             # Internal constructors hand over a fresh, finite, C-ordered array of the
             # right layout: skip the copy and the NaN scan (they double peak memory).
@@ -89,17 +98,23 @@ class KMatrix(LinearOperator):
         self._twiddle = tw
         self._cache = {}
         self._fast = None  # small operators: (dense matrix, its dtype, cols) once cached
-        super().__init__(dtype=tw.dtype, shape=shape)
+        self._real_matrix = bool(real_matrix) and tw.dtype.kind == "c"
+        dtype = real_dtype(tw.dtype) if self._real_matrix else tw.dtype
+        super().__init__(dtype=dtype, shape=shape)
 
     # ------------------------------------------------------------------ attributes
     @classmethod
-    def _from_owned(cls, twiddle, shape=None):
+    def _from_owned(cls, twiddle, shape=None, real_matrix=False):
         """Wrap ``twiddle`` without copying or scanning it (library-internal constructors)."""
-        return cls(twiddle, shape, _owned=True)
+        return cls(twiddle, shape, real_matrix=real_matrix, _owned=True)
 
     @property
     def twiddle(self):
         return self._twiddle
+
+    @property
+    def real_matrix(self):
+        return self._real_matrix
 
     @property
     def width(self):
@@ -120,7 +135,7 @@ class KMatrix(LinearOperator):
     @property
     def flops(self):
         nb, m = self._twiddle.shape[:2]
-        per_entry = 14 if self.dtype.kind == "c" else 3
+        per_entry = 14 if self._twiddle.dtype.kind == "c" else 3
         return per_entry * self.internal_size * nb * m
 
     def __repr__(self):
@@ -159,7 +174,7 @@ class KMatrix(LinearOperator):
 
     # ------------------------------------------------------------------ pickling
     def __reduce__(self):
-        return (KMatrix, (np.array(self._twiddle), self.shape))
+        return (_restore, (np.array(self._twiddle), self.shape, self._real_matrix))
 
     # ------------------------------------------------------------------ apply
     def _packed(self, dtype):
@@ -188,9 +203,11 @@ class KMatrix(LinearOperator):
         d = self._cache.get(key)
         if d is None:
             cols = self.shape[1]
-            eye = np.eye(cols, dtype=dtype)
-            d = apply_twiddle(self._packed(dtype), self._plan(), eye, self.shape[0], dtype)
-            d = self._cache[key] = np.ascontiguousarray(d)
+            kd = np.result_type(dtype, self._twiddle.dtype)  # complex factors, real matrix
+            eye = np.eye(cols, dtype=kd)
+            d = apply_twiddle(self._packed(kd), self._plan(), eye, self.shape[0], kd)
+            d = self._cache[key] = np.ascontiguousarray(d.real if dtype.kind == "f" else d,
+                                                        dtype=dtype)
             if dtype == self.dtype:
                 self._fast = (d, d.dtype, d.shape[1])
         return d
@@ -235,8 +252,10 @@ class KMatrix(LinearOperator):
         dense = self._dense(dtype)
         # A real operator maps real and imaginary parts separately: run them as one
         # real batch, half the flops of complex arithmetic.
-        split = dense is None and self.dtype.kind == "f" and xdtype.kind == "c"
+        split = dense is None and self._twiddle.dtype.kind == "f" and xdtype.kind == "c"
         kdtype = np.result_type(self.dtype, np.finfo(xdtype).dtype) if split else dtype
+        if self._real_matrix:  # complex factors, real matrix: see kmatrix._realmatrix
+            split, kdtype = dense is None and "real_matrix", complex_dtype(dtype)
         route = (dtype, self._packed(kdtype), self._plan(), dense, split, kdtype)
         self._cache[key] = route
         return route
@@ -251,6 +270,10 @@ class KMatrix(LinearOperator):
 
             return apply(self, x)
         dtype, packed, plan, dense, split, kdtype = self._route(x.dtype)
+        if split == "real_matrix":
+            rows = self.shape[0]
+            return apply_real_matrix(
+                lambda z: apply_twiddle(packed, plan, z, rows, kdtype), x, dtype)
         if split:
             k = 1 if x.ndim == 1 else x.shape[1]
             stacked = np.concatenate([x.real.reshape(-1, k), x.imag.reshape(-1, k)], axis=1)
@@ -424,7 +447,7 @@ class KMatrix(LinearOperator):
         h = self._cache.get("H")
         if h is None:
             tw = self._twiddle[::-1, ::-1].swapaxes(-1, -2).conj()
-            h = KMatrix(tw, (self.shape[1], self.shape[0]))
+            h = KMatrix(tw, (self.shape[1], self.shape[0]), real_matrix=self._real_matrix)
             h._cache["H"] = self
             self._cache["H"] = h
         return h
@@ -433,7 +456,7 @@ class KMatrix(LinearOperator):
         t = self._cache.get("T")
         if t is None:
             tw = self._twiddle[::-1, ::-1].swapaxes(-1, -2)
-            t = KMatrix(tw, (self.shape[1], self.shape[0]))
+            t = KMatrix(tw, (self.shape[1], self.shape[0]), real_matrix=self._real_matrix)
             t._cache["T"] = self
             self._cache["T"] = t
         return t
@@ -458,20 +481,26 @@ class KMatrix(LinearOperator):
 
     def conj(self):
         """Entrywise complex conjugate, a :class:`KMatrix`."""
-        return KMatrix(self._twiddle.conj(), self.shape)
+        return KMatrix(self._twiddle.conj(), self.shape, real_matrix=self._real_matrix)
 
     def copy(self):
         """An independent copy."""
-        return KMatrix(self._twiddle, self.shape)
+        return KMatrix(self._twiddle, self.shape, real_matrix=self._real_matrix)
 
     def astype(self, dtype):
         """Return the operator with twiddles of ``dtype`` (one of the four supported ones).
 
         Casting complex factors to a real dtype raises ``ValueError`` unless every
-        imaginary part is zero.
+        imaginary part is zero.  A :attr:`real_matrix` operator keeps complex factors:
+        a real ``dtype`` sets their precision, a complex one gives the complex operator
+        of the same matrix.
         """
         dtype = check_dtype(dtype)
         tw = self._twiddle
+        if self._real_matrix:
+            if dtype.kind == "f":
+                return KMatrix(tw.astype(complex_dtype(dtype)), self.shape, real_matrix=True)
+            return KMatrix(tw.astype(dtype), self.shape)
         if tw.dtype.kind == "c" and dtype.kind != "c":
             if np.any(tw.imag != 0):
                 raise ValueError(
@@ -515,7 +544,7 @@ class KMatrix(LinearOperator):
                 f"scaling a {self.dtype} KMatrix by {c!r} overflows its twiddles "
                 f"(largest magnitude {np.abs(self._twiddle[0, 0]).max():.3g})"
             )
-        return KMatrix._from_owned(tw, shape)
+        return KMatrix._from_owned(tw, shape, real_matrix=self._real_matrix and dtype.kind == "f")
 
     def __mul__(self, other):
         if is_scalar(other):
@@ -542,12 +571,14 @@ class KMatrix(LinearOperator):
 
     def __add__(self, other):
         if isinstance(other, KMatrix):
-            return KMatrix._from_owned(*_algebra.ksum([self._pair(), other._pair()]))
+            return KMatrix._from_owned(*_algebra.ksum([self._pair(), other._pair()]),
+                                       real_matrix=all_real(self, other))
         return super().__add__(other)
 
     def __radd__(self, other):
         if isinstance(other, KMatrix):
-            return KMatrix._from_owned(*_algebra.ksum([other._pair(), self._pair()]))
+            return KMatrix._from_owned(*_algebra.ksum([other._pair(), self._pair()]),
+                                       real_matrix=all_real(self, other))
         if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
             return self
         return NotImplemented
@@ -586,4 +617,9 @@ def _workers(workers):
 
 
 def _compose(a, b):
-    return KMatrix._from_owned(*_algebra.compose(a._pair(), b._pair()))
+    return KMatrix._from_owned(*_algebra.compose(a._pair(), b._pair()), real_matrix=all_real(a, b))
+
+
+def _restore(twiddle, shape, real_matrix=False):
+    """Unpickle a :class:`KMatrix` (keeps the ``real_matrix`` flag)."""
+    return KMatrix(twiddle, shape, real_matrix=real_matrix)

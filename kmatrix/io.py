@@ -36,12 +36,15 @@ _READ_ERRORS = (
     tokenize.TokenError, EOFError, OSError, zlib.error, zipfile.BadZipFile,
     NotImplementedError, RuntimeError,
 )
+# present only for operators whose complex factors multiply to a real matrix
+_REAL_KEY = "real_matrix"
 
 
 def save(file, K):
     """Save ``K`` to ``file`` (a path or a binary file object) as ``.npz``.
 
-    The archive holds ``format`` ("kmatrix"), ``version``, ``twiddle`` and ``shape``.
+    The archive holds ``format`` ("kmatrix"), ``version``, ``twiddle`` and ``shape``,
+    and ``real_matrix`` (True) for a :attr:`~kmatrix.KMatrix.real_matrix` operator.
     As with :func:`numpy.savez`, ``.npz`` is appended to a path that does not already
     end with it; :func:`load` finds the file under the same name.
 
@@ -62,12 +65,14 @@ def save(file, K):
     """
     if not isinstance(K, KMatrix):
         raise TypeError(f"save expects a KMatrix; got {type(K).__name__}")
+    extra = {_REAL_KEY: np.array(True)} if K.real_matrix else {}
     np.savez(
         file,
         format=np.array(FORMAT_NAME),
         version=np.array(FORMAT_VERSION, dtype=np.int64),
         twiddle=np.asarray(K.twiddle),
         shape=np.array(K.shape, dtype=np.int64),
+        **extra,
     )
 
 
@@ -141,7 +146,7 @@ def _load_archive(fobj, label):
     with archive:
         members = _members(archive, label)
         # Every header is checked before the data it describes is read.
-        headers = {key: _header(archive, members[key], label) for key in _KEYS}
+        headers = {key: _header(archive, info, label) for key, info in members.items()}
         fmt_shape, _, fmt_dtype, _, _ = headers["format"]
         if fmt_dtype.kind != "U" or fmt_shape != () or fmt_dtype.itemsize > 4 * 64:
             raise ValueError(f"{label} is not a kmatrix file: its format field is an array "
@@ -162,21 +167,30 @@ def _load_archive(fobj, label):
         _check_twiddle_header(headers["twiddle"], label)
         shape = _read_member(archive, members["shape"], headers["shape"], label)
         twiddle = _read_member(archive, members["twiddle"], headers["twiddle"], label)
+        real = False
+        if _REAL_KEY in members:
+            real_shape, _, real_dtype, _, _ = headers[_REAL_KEY]
+            if real_shape != () or real_dtype != np.bool_:
+                raise ValueError(f"{label} has a malformed {_REAL_KEY} field: expected a "
+                                 f"boolean, got shape {real_shape} and dtype {real_dtype}")
+            real = bool(_read_member(archive, members[_REAL_KEY], headers[_REAL_KEY], label))
     try:
         twiddle = validate_twiddle(twiddle)
         shape = validate_shape(tuple(int(s) for s in shape), 2 * twiddle.shape[2])
     except (TypeError, ValueError) as exc:
         raise ValueError(f"{label} holds inconsistent arrays: {exc}") from exc
-    return KMatrix(twiddle, shape)
+    return KMatrix(twiddle, shape, real_matrix=real)
 
 
 def _members(archive, label):
     infos = archive.infolist()
     names = sorted(info.filename for info in infos)
-    if names != sorted(key + ".npy" for key in _KEYS):
+    required = sorted(key + ".npy" for key in _KEYS)
+    if names != required and names != sorted(required + [_REAL_KEY + ".npy"]):
         found = [n[:-4] if n.endswith(".npy") else n for n in names]
         raise ValueError(
-            f"{label} is not a kmatrix file: expected arrays {sorted(_KEYS)}, found {found}"
+            f"{label} is not a kmatrix file: expected arrays {sorted(_KEYS)} (and optionally "
+            f"{_REAL_KEY!r}), found {found}"
         )
     return {info.filename[:-4]: info for info in infos}
 

@@ -3,6 +3,7 @@
 import numpy as np
 import pytest
 import scipy.linalg
+import scipy.sparse.linalg
 from hypothesis import given, strategies as st
 from hypothesis.extra import numpy as hnp
 
@@ -32,8 +33,11 @@ def vectors(dtype, min_size=1, max_size=40):
     return hnp.arrays(dtype, st.integers(min_size, max_size), elements=elements)
 
 
-def complex_of(dtype):
-    single = np.dtype(dtype) in (np.float32, np.complex64)
+def operator_dtype(*dtypes):
+    """Real inputs: a real operator (complex factors); complex inputs: complex."""
+    single = all(np.dtype(d) in (np.float32, np.complex64) for d in dtypes)
+    if all(np.dtype(d).kind != "c" for d in dtypes):
+        return np.dtype(np.float32 if single else np.float64)
     return np.dtype(np.complex64 if single else np.complex128)
 
 
@@ -48,7 +52,7 @@ def product_bound(K, norm_c, x):
 def test_circulant_equals_scipy(c):
     C = km.circulant(c)
     n = c.size
-    assert C.shape == (n, n) and C.dtype == complex_of(c.dtype)
+    assert C.shape == (n, n) and C.dtype == operator_dtype(c.dtype)
     assert_matches_dense(C, scipy.linalg.circulant(c))
     if n >= 2 and n & (n - 1) == 0:
         assert C.expansion == 1.0
@@ -69,16 +73,21 @@ def test_power_of_two_circulant_is_one_bbstar(k, seed):
 
 
 @given(st.integers(1, 300), st.integers(0, 2**32 - 1))
-def test_real_circulant_gives_real_outputs_to_rounding(n, seed):
+def test_real_circulant_is_a_real_operator(n, seed):
     rng = np.random.default_rng(seed)
     c, X = rng.standard_normal(n), rng.standard_normal((n, 3))
     C = km.circulant(c)
+    assert C.dtype == np.float64 and C.real_matrix and C.twiddle.dtype == np.complex128
     Y = C @ X
-    assert Y.dtype == np.complex128
+    assert Y.dtype == np.float64
+    ref = scipy.linalg.circulant(c)
     for j in range(3):
         bound = product_bound(C, np.abs(c).sum(), X[:, j])
-        assert np.linalg.norm(Y[:, j].imag) <= bound
-        assert np.linalg.norm(Y[:, j].real - scipy.linalg.circulant(c) @ X[:, j]) <= bound
+        assert np.linalg.norm(Y[:, j] - ref @ X[:, j]) <= bound
+    y = C @ X[:, 0]
+    assert y.dtype == np.float64 and np.linalg.norm(y - ref @ X[:, 0]) <= bound
+    Z = X + 1j * rng.standard_normal((n, 3))  # complex input: real and imaginary parts
+    assert np.linalg.norm(C @ Z - ref @ Z) <= 4 * product_bound(C, np.abs(c).sum(), Z)
 
 
 def test_circulant_adjoint():
@@ -94,7 +103,7 @@ def test_toeplitz_equals_scipy(dtype, data):
     r = data.draw(st.none() | vectors(dtype))
     T = km.toeplitz(c) if r is None else km.toeplitz(c, r)
     ref = scipy.linalg.toeplitz(c, r)  # r=None: Hermitian, r = conj(c)
-    assert T.shape == ref.shape and T.dtype == complex_of(dtype)
+    assert T.shape == ref.shape and T.dtype == operator_dtype(dtype)
     assert_matches_dense(T, ref)
     assert T.width == 1
     assert_certificate(T, width=1, expansion=embedded_expansion(*ref.shape))
@@ -127,7 +136,7 @@ def test_symmetric_toeplitz_wraps_onto_itself(k, seed):
 
 def test_toeplitz_mixed_dtypes_and_first_row_entry_ignored():
     T = km.toeplitz(np.array([1.0, 2.0], dtype=np.float32), [99.0, 3.0, 4.0])
-    assert T.dtype == np.complex128  # one float64 operand: double precision
+    assert T.dtype == np.float64  # one float64 operand: double precision
     assert np.allclose(T.toarray(), [[1, 3, 4], [2, 1, 3]], atol=1e-14)
 
 
@@ -137,7 +146,7 @@ def test_toeplitz_mixed_dtypes_and_first_row_entry_ignored():
 def test_convolution_equals_numpy(h, n, mode):
     K = km.convolution(h, n, mode=mode)
     dense = np.stack([np.convolve(h, e, mode) for e in np.eye(n, dtype=h.dtype)], axis=1)
-    assert K.shape == dense.shape and K.dtype == complex_of(h.dtype)
+    assert K.shape == dense.shape and K.dtype == operator_dtype(h.dtype)
     assert_matches_dense(K, dense)
     assert K.width == 1
     assert_certificate(K, width=1, expansion=embedded_expansion(*dense.shape))
@@ -156,8 +165,44 @@ def test_convolution_matches_numpys_swap_rule(mode, m, n):
     ref = np.stack([np.convolve(h, X[:, j], mode) for j in range(4)], axis=1)
     assert K.shape == (ref.shape[0], n)
     Y = K @ X
-    assert np.abs(Y.imag).max() <= 1e-13 * np.abs(h).sum() * np.abs(X).max()
-    assert np.allclose(Y.real, ref, rtol=0, atol=1e-13 * np.abs(h).sum() * np.abs(X).max())
+    assert Y.dtype == np.float64
+    assert np.allclose(Y, ref, rtol=0, atol=1e-13 * np.abs(h).sum() * np.abs(X).max())
+
+
+@given(st.sampled_from(REAL_OR_COMPLEX).flatmap(lambda d: vectors(d, max_size=24)),
+       st.integers(1, 30))
+def test_circular_convolution_wraps_the_filter(h, n):
+    """y[j] = sum_k h[k] x[(j - k) mod n]: the filter wrapped modulo n, a circulant."""
+    K = km.convolution(h, n, mode="circular")
+    j, i = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+    dense = np.zeros((n, n), dtype=np.result_type(h.dtype, np.float64))
+    for k, hk in enumerate(h):
+        dense += hk * ((j - i - k) % n == 0)
+    assert K.shape == (n, n) and K.dtype == operator_dtype(h.dtype)
+    assert_matches_dense(K, dense, rtol=50 * np.finfo(K.dtype).eps * np.log2(2 * n + 2))
+    assert K.width == 1
+    if h.size <= n:  # then it is NumPy's FFT product of the zero-padded filter
+        x = np.arange(1.0, n + 1)
+        ref = np.fft.ifft(np.fft.fft(h.astype(np.complex128), n) * np.fft.fft(x))
+        ref = ref.real if h.dtype.kind != "c" else ref
+        assert np.allclose(K @ x, ref, atol=1e-4 * np.abs(h).sum() * n)
+
+
+def test_real_toeplitz_like_scipy_and_cg():
+    """float64 results as scipy.linalg.matmul_toeplitz; CG on an SPD system stays real."""
+    rng = np.random.default_rng(11)
+    c, r, X = rng.standard_normal(70), rng.standard_normal(50), rng.standard_normal((50, 6))
+    Y = km.toeplitz(c, r) @ X
+    ref = scipy.linalg.matmul_toeplitz((c, r), X)
+    assert Y.dtype == ref.dtype == np.float64 and np.allclose(Y, ref, atol=1e-12)
+    n = 100
+    col = 0.5 ** np.arange(n)
+    col[0] = 4.0  # diagonally dominant: SPD
+    T = km.toeplitz(col)
+    b = rng.standard_normal(n)
+    x, info = scipy.sparse.linalg.cg(T, b, rtol=1e-12)
+    assert info == 0 and x.dtype == np.float64
+    assert np.allclose(scipy.linalg.toeplitz(col) @ x, b, atol=1e-9)
 
 
 def test_convolution_adjoint_is_correlation():
@@ -200,7 +245,7 @@ def test_convolution_bad_length(n, exc):
         km.convolution([1.0, 2.0], n)
 
 
-@pytest.mark.parametrize("mode", ["Full", "circular", None, 0])
+@pytest.mark.parametrize("mode", ["Full", "cyclic", None, 0])
 def test_convolution_bad_mode(mode):
     with pytest.raises(ValueError, match="mode must be one of"):
         km.convolution([1.0, 2.0], 4, mode=mode)

@@ -16,7 +16,7 @@ from .._checks import as_vector, check_memory, twiddle_nbytes, value_dtype
 from .._layout import log2_exact, pair_indices
 from .._operator import KMatrix
 
-_MODES = ("full", "same", "valid")
+_MODES = ("full", "same", "valid", "circular")
 
 
 def _bit_reversed(m):
@@ -71,6 +71,11 @@ def _operator_dtype(*arrays, name):
     return value_dtype(*(a.dtype for a in arrays), name=name, complex_=True)
 
 
+def _is_real(*arrays):
+    """Real inputs give a real matrix: the operator is flagged ``real_matrix``."""
+    return all(a.dtype.kind != "c" for a in arrays)
+
+
 def _pow2_at_least(k):
     return 1 << max(int(k) - 1, 0).bit_length()
 
@@ -120,7 +125,7 @@ def _finite(tw, names):
     return tw
 
 
-def _embedded_toeplitz(col, row, dtype, names):
+def _embedded_toeplitz(col, row, dtype, names, real):
     """KMatrix of the Toeplitz matrix with first column ``col`` and first row ``row``."""
     # The smallest circulant that can hold it, checked before the embedding's vectors.
     _check_room(max(2, _pow2_at_least(max(col.size, row.size))), dtype,
@@ -129,7 +134,7 @@ def _embedded_toeplitz(col, row, dtype, names):
     _check_room(g.size, dtype, f"a {col.size}x{row.size} Toeplitz operator")
     with np.errstate(over="ignore", invalid="ignore"):
         tw = circulant_twiddle(np.fft.fft(g)).astype(dtype)
-    return KMatrix._from_owned(_finite(tw, names), (col.size, row.size))
+    return KMatrix._from_owned(_finite(tw, names), (col.size, row.size), real_matrix=real)
 
 
 def circulant(c):
@@ -143,9 +148,10 @@ def circulant(c):
     Returns
     -------
     KMatrix
-        Complex operator: complex64 when ``c`` is float32/complex64, complex128
-        otherwise.  Width 1; expansion 1 when ``n`` is a power of two, else
-        ``2**ceil(log2(2n - 1)) / n < 4``.
+        Real ``c``: a real operator (float32 for float32 ``c``, float64 otherwise)
+        with complex factors (:attr:`~KMatrix.real_matrix`).  Complex ``c``: complex64
+        for complex64, complex128 otherwise.  Width 1; expansion 1 when ``n`` is a
+        power of two, else ``2**ceil(log2(2n - 1)) / n < 4``.
 
     Notes
     -----
@@ -157,9 +163,9 @@ def circulant(c):
     the stride-1 factor.  Other ``n``: ``C`` is the Toeplitz matrix with column ``c``
     and row ``(c[0], c[n-1], ..., c[1])``, see :func:`toeplitz`.
 
-    For real ``c`` the factors are complex (the spectrum is), so ``C @ x`` for real
-    ``x`` is complex with an imaginary part at rounding level (about
-    ``eps * log2(N) * |c| |x|``); take ``.real`` when a real result is wanted.
+    For real ``c`` the factors are complex (the spectrum is) but their product is the
+    real matrix ``C``: the operator is real, and a real block is applied two columns
+    per complex column (``x1 + 1j x2``), its result split into real and imaginary parts.
 
     Examples
     --------
@@ -168,19 +174,21 @@ def circulant(c):
     >>> C = km.circulant(c)
     >>> np.allclose(C.toarray(), scipy.linalg.circulant(c)), C.width, C.expansion
     (True, 1, 1.0)
+    >>> C.dtype, (C @ np.ones(4)).dtype
+    (dtype('float64'), dtype('float64'))
     """
     c = np.asarray(c)
     if c.dtype.kind in "biufc":  # the size alone can rule it out: check before the scan
         _check_room(max(2, _pow2_at_least(c.size)), _operator_dtype(c, name="c"), f"circulant of size {c.size}")
     c = as_vector(c, "c")
     n = c.size
-    dtype = _operator_dtype(c, name="c")
+    dtype, real = _operator_dtype(c, name="c"), _is_real(c)
     if n >= 2 and n & (n - 1) == 0:
         with np.errstate(over="ignore", invalid="ignore"):
             tw = circulant_twiddle(np.fft.fft(c)).astype(dtype)
-        return KMatrix._from_owned(_finite(tw, "c is"), (n, n))
+        return KMatrix._from_owned(_finite(tw, "c is"), (n, n), real_matrix=real)
     row = np.concatenate([c[:1], c[1:][::-1]])
-    return _embedded_toeplitz(c, row, dtype, "c is")
+    return _embedded_toeplitz(c, row, dtype, "c is", real)
 
 
 def toeplitz(c, r=None):
@@ -197,8 +205,9 @@ def toeplitz(c, r=None):
     Returns
     -------
     KMatrix
-        Shape ``(rows, cols)``, complex (complex64 for float32/complex64 inputs,
-        complex128 otherwise); width 1, expansion at most
+        Shape ``(rows, cols)``; real for real ``c`` and ``r`` (float32 when both are
+        float32, float64 otherwise; complex factors, see :func:`circulant`), else
+        complex (complex64 or complex128); width 1, expansion at most
         ``2**ceil(log2(rows + cols - 1)) / max(rows, cols) < 4``.
 
     Notes
@@ -211,8 +220,8 @@ def toeplitz(c, r=None):
     A smaller power of two ``L >= max(rows, cols)`` is used when the entries that
     wrap around agree (``c[d] == r[L - d]`` wherever both are needed), e.g. for
     symmetric matrices or zero tails.
-    Real inputs give a complex operator whose outputs on real vectors have imaginary
-    parts at rounding level (see :func:`circulant`).
+    Real ``c`` and ``r`` give a real operator (``T @ x`` is float64 for float64
+    data, as :func:`scipy.linalg.matmul_toeplitz`).
 
     Examples
     --------
@@ -231,11 +240,11 @@ def toeplitz(c, r=None):
                     f"a {rows}x{cols} Toeplitz operator")
     c = as_vector(c, "c")
     r = c.conj() if r is None else as_vector(r, "r")
-    return _embedded_toeplitz(c, r, _operator_dtype(c, r, name="c and r"), "c or r is")
+    return _embedded_toeplitz(c, r, _operator_dtype(c, r, name="c and r"), "c or r is", _is_real(c, r))
 
 
 def convolution(h, n, mode="full"):
-    """The operator ``x -> numpy.convolve(h, x, mode)`` for ``x`` of length ``n``.
+    """The operator ``x -> numpy.convolve(h, x, mode)`` (or the circular convolution) on length ``n``.
 
     Parameters
     ----------
@@ -243,15 +252,18 @@ def convolution(h, n, mode="full"):
         Filter.
     n : int
         Length of the input ``x``.
-    mode : {"full", "same", "valid"}, default "full"
+    mode : {"full", "same", "valid", "circular"}, default "full"
         As in :func:`numpy.convolve`: output length ``M + n - 1``, ``max(M, n)`` or
-        ``max(M, n) - min(M, n) + 1``.
+        ``max(M, n) - min(M, n) + 1``.  "circular": the cyclic convolution on
+        ``Z/n``, output length ``n`` (see Notes).
 
     Returns
     -------
     KMatrix
-        Shape ``(rows, n)`` with ``rows`` the output length; complex (complex64 for a
-        float32/complex64 ``h``, complex128 otherwise); width 1, expansion
+        Shape ``(rows, n)`` with ``rows`` the output length; real for real ``h``
+        (float32 for float32 ``h``, else float64; complex factors, see
+        :func:`circulant`), complex64 or complex128 for complex ``h``; width 1,
+        "circular" as :func:`circulant`, expansion
         ``2**ceil(log2(M + n - 1)) / (M + n - 1) < 2`` for "full" (the zero tails need
         no extra room; a 1x1 has 2), at most ``2**ceil(log2(rows + n - 1)) / max(rows, n) < 4``
         otherwise.
@@ -266,12 +278,21 @@ def convolution(h, n, mode="full"):
     rows form the Toeplitz matrix ``T[i, j] = h[start + i - j]`` (zero outside
     ``0..M-1``), built by :func:`toeplitz`'s circulant embedding.
 
+    "circular": ``y[j] = sum_k h[k] x[(j - k) mod n]`` over all ``k < M``, i.e. ``h``
+    is wrapped modulo ``n`` (``hw[j] = sum of h[k] for k = j mod n``) and
+    ``y = ifft(fft(hw) * fft(x))`` -- the operator is :func:`circulant` ``(hw)``.  For
+    ``M <= n`` this is ``ifft(fft(h, n) * fft(x))``; for ``M > n`` NumPy's
+    ``fft(h, n)`` would truncate ``h`` instead, which is not a convolution of ``h``.
+
     Examples
     --------
     >>> import numpy as np, kmatrix as km
     >>> h, x = np.array([1.0, -2.0, 1.0]), np.arange(5.0)
     >>> K = km.convolution(h, 5, mode="same")
     >>> np.allclose(K @ x, np.convolve(h, x, mode="same"))
+    True
+    >>> C = km.convolution(h, 5, mode="circular")
+    >>> np.allclose(C @ x, np.fft.ifft(np.fft.fft(h, 5) * np.fft.fft(x)).real)
     True
     """
     h = as_vector(h, "h")
@@ -283,6 +304,10 @@ def convolution(h, n, mode="full"):
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {_MODES}; got {mode!r}")
     big_m = h.size
+    if mode == "circular":
+        wrapped = np.zeros(n, dtype=h.dtype if h.dtype.kind in "fc" else np.float64)
+        np.add.at(wrapped, np.arange(big_m) % n, h)
+        return circulant(wrapped)
     short, long_ = min(big_m, n), max(big_m, n)
     if mode == "full":
         start, rows = 0, big_m + n - 1
@@ -301,4 +326,4 @@ def convolution(h, n, mode="full"):
 
     col = taps(start + np.arange(rows))
     row = taps(start - np.arange(n))
-    return _embedded_toeplitz(col, row, _operator_dtype(h, name="h"), "h is")
+    return _embedded_toeplitz(col, row, _operator_dtype(h, name="h"), "h is", _is_real(h))

@@ -10,6 +10,7 @@ __all__ = ["ksum", "kron"]
 
 from .. import _algebra
 from .._operator import KMatrix
+from .._realmatrix import all_real
 
 
 def _check_kmatrix(x, name):
@@ -80,7 +81,10 @@ def ksum(terms):
     if any(s != shapes[0] for s in shapes):
         raise ValueError(f"ksum expects KMatrix terms of one shape; got shapes {shapes}")
     tw, shape = _algebra.ksum([(t.twiddle, t.shape) for t in terms])
-    return KMatrix._from_owned(tw, shape) if len(terms) > 1 else KMatrix(tw, shape)
+    real = all_real(*terms)
+    if len(terms) > 1:
+        return KMatrix._from_owned(tw, shape, real_matrix=real)
+    return KMatrix(tw, shape, real_matrix=real)
 
 
 def kron(A, B):
@@ -130,4 +134,4 @@ def kron(A, B):
     _check_kmatrix(A, "A")
     _check_kmatrix(B, "B")
     tw, shape = _algebra.kron((A.twiddle, A.shape), (B.twiddle, B.shape))
-    return KMatrix._from_owned(tw, shape)
+    return KMatrix._from_owned(tw, shape, real_matrix=all_real(A, B))

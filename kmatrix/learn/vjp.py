@@ -180,11 +180,14 @@ def vjp(K, X, G, *, workers=None):
     G = _check_array(G, "G", rows, str(want))
     if G.shape != want:
         raise ValueError(f"vjp expects G with the shape of K @ X, {want}; got shape {G.shape}")
-    dtype = apply_dtype(K.dtype, X.dtype, G.dtype, name="vjp")
+    # a real_matrix operator computes with its complex factors
+    dtype = apply_dtype(K.twiddle.dtype, X.dtype, G.dtype, name="vjp")
     x2 = np.ascontiguousarray(X.reshape(cols, -1), dtype=dtype)
     g2 = np.ascontiguousarray(G.reshape(rows, -1), dtype=dtype)
     tw = K.twiddle.astype(dtype, copy=False)
     dx, dtw, _ = twiddle_vjp(tw, x2, g2, workers=workers)
-    if K.dtype.kind != "c" and dtw.dtype.kind == "c":
+    if K.twiddle.dtype.kind != "c" and dtw.dtype.kind == "c":
         dtw = dtw.real
-    return dx.reshape(X.shape), np.ascontiguousarray(dtw, dtype=K.dtype)
+    if K.real_matrix and X.dtype.kind != "c" and G.dtype.kind != "c":
+        dx = dx.real  # K.H @ G is real: the imaginary parts are rounding
+    return dx.reshape(X.shape), np.ascontiguousarray(dtw, dtype=K.twiddle.dtype)

@@ -532,3 +532,19 @@ def test_vjp_device_bad_inputs():
         kc.vjp_device(K, cuda.to_device(np.ones((4, 2))), G)
     with pytest.raises(ValueError, match=r"shape of K @ X, \(4, 2\)"):
         kc.vjp_device(K, X, cuda.to_device(np.ones((4, 3))))
+
+
+# ------------------------------------------------------------------ real operators
+
+
+def test_real_matrix_operator_names_the_complex_form():
+    """Complex factors with a real product (dct, real Toeplitz): the GPU path asks for
+    the complex operator of the same matrix, which it applies."""
+    C = km.dct(8)
+    with pytest.raises(TypeError, match="real_matrix.*astype"):
+        C @ cuda.to_device(np.ones(8))
+    with pytest.raises(TypeError, match="real_matrix"):
+        kc.vjp_device(C, cuda.to_device(np.ones(8)), cuda.to_device(np.ones(8)))
+    Cc = C.astype(np.complex128)
+    y = _host(Cc @ cuda.to_device(np.arange(8.0).astype(np.complex128)))
+    assert np.allclose(y.real, C @ np.arange(8.0), atol=1e-12)

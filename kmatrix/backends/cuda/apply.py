@@ -88,6 +88,12 @@ def apply_device(K, x, name="KMatrix @ x"):
             f"{type(x).__module__}.{type(x).__name__} (use K @ x for host arrays: nothing "
             "is copied to the GPU implicitly)"
         )
+    if K.real_matrix:
+        raise TypeError(
+            f"{name}: this operator has complex factors whose product is real "
+            "(real_matrix); on the GPU apply K.astype(numpy.complex128) (or complex64), "
+            "the complex operator of the same matrix, and take the real part"
+        )
     cuda = cuda_module()
     from . import plan
     from ...kernels import cuda as kern

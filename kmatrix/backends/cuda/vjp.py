@@ -67,6 +67,11 @@ def vjp_device(K, X, G):
     ...     print(str(exc).split(";")[0])
     vjp_device expects device arrays
     """
+    if K.real_matrix:
+        raise TypeError(
+            "vjp_device: this operator has complex factors whose product is real "
+            "(real_matrix); use K.astype(numpy.complex128) on the GPU, or kmatrix.vjp"
+        )
     rows, cols = K.shape
     xshape, xdt = _vjp_operand(X, "X", cols, f"({cols},) or ({cols}, k)")
     want = (rows,) if len(xshape) == 1 else (rows, xshape[1])
