@@ -3,21 +3,20 @@
 __all__ = ["KMatrix"]
 
 import numpy as np
-from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
-from . import _algebra
 from ._apply import apply_twiddle
-from ._checks import check_dtype, is_device_array, is_scalar
+from ._arithmetic import Arithmetic
+from ._checks import check_dtype, is_device_array
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._plan import make_plan, pack
+from ._products import Products
 
-_NUMERIC_KINDS = "biufc"
 # Operators with internal size up to this are applied as a cached dense matrix.
 DENSE_MAX_N = 64
 
 
-class KMatrix(LinearOperator):
+class KMatrix(Products, Arithmetic, LinearOperator):
     """A Kaleidoscope matrix: a product of butterfly factors in the canonical layout.
 
     ``K = S_rows E S_cols^T`` where ``E`` is the product of ``2*w*m`` butterfly factors
@@ -49,6 +48,8 @@ class KMatrix(LinearOperator):
         Number of stored entries, ``4 * w * N * log2(N)``.
     flops : int
         Real flops of one matvec: 3 per entry and factor for real, 14 for complex.
+    args : tuple
+        ``()``: SciPy's operands of a composite operator; a K-matrix is a single one.
 
     Notes
     -----
@@ -56,9 +57,14 @@ class KMatrix(LinearOperator):
 
     .. math:: y_p = t_{00} x_p + t_{01} x_q, \\qquad y_q = t_{10} x_p + t_{11} x_q.
 
-    ``K @ x`` accepts ``x`` of shape ``(cols,)`` or ``(cols, k)`` and returns an array of
-    dtype ``numpy.result_type(K.dtype, x.dtype)``. ``K @ K2``, ``K + K2``, ``c * K``,
-    ``K.H``, ``K.T`` and ``K.conj()`` return :class:`KMatrix` again (closure).
+    ``K @ x`` accepts ``x`` of shape ``(cols,)`` or ``(cols, k)`` (from SciPy 1.18 also
+    ``(..., cols, k)``) and returns an array of dtype ``numpy.result_type(K.dtype,
+    x.dtype)``; ``matvec``, ``matmat``, ``rmatvec``, ``rmatmat``, ``dot``, ``x @ K`` and
+    ``x * K`` take what the installed SciPy's ``LinearOperator`` takes, and raise its
+    errors. ``K @ K2``, ``K + K2``, ``c * K``, ``K.H``, ``K.T`` and ``K.conj()`` return
+    :class:`KMatrix` again (closure); ``c * K`` has the dtype SciPy reports for
+    ``c * aslinearoperator(K.toarray())``. With other ``LinearOperator`` objects, sums
+    and products are SciPy's lazy operators.
 
     Examples
     --------
@@ -70,7 +76,11 @@ class KMatrix(LinearOperator):
     ((4, 4), 1, 4)
     >>> K @ np.arange(4.0)
     array([0., 1., 2., 3.])
+    >>> (2 * K).matmat(np.ones((4, 1))).T
+    array([[2., 2., 2., 2.]])
     """
+
+    args = ()
 
     def __init__(self, twiddle, shape=None, *, _owned=False):
         if _owned:
@@ -194,25 +204,6 @@ class KMatrix(LinearOperator):
                 self._fast = (d, d.dtype, d.shape[1])
         return d
 
-    def _check_input(self, x, n_expected, name):
-        if type(x) is not np.ndarray:  # (the common case skips these: ~1 us per matvec)
-            if is_device_array(x):
-                return x
-            if issparse(x):
-                raise TypeError(
-                    f"{name} expects a dense array; got a sparse {type(x).__name__} "
-                    "(convert it with .toarray())"
-                )
-            x = np.asarray(x)
-        if x.dtype.kind not in _NUMERIC_KINDS:
-            raise TypeError(f"{name} expects a numeric array; got dtype {x.dtype}")
-        if x.ndim not in (1, 2) or x.shape[0] != n_expected:
-            raise ValueError(
-                f"{name} expects an array of shape ({n_expected},) or ({n_expected}, k); "
-                f"got shape {x.shape}"
-            )
-        return x
-
     def _route(self, xdtype):
         """How input of dtype ``xdtype`` is applied: ``(result dtype, packed maps, plan,
         dense matrix or None, split, kernel dtype)``, where ``split`` says that a real
@@ -244,103 +235,16 @@ class KMatrix(LinearOperator):
         dtype, packed, plan, dense, split, kdtype = self._route(x.dtype)
         if split:
             k = 1 if x.ndim == 1 else x.shape[1]
-            stacked = np.concatenate([x.real.reshape(-1, k), x.imag.reshape(-1, k)], axis=1)
+            rows_in = x.shape[0]  # (explicit: reshape cannot infer -1 for k = 0)
+            stacked = np.concatenate(
+                [x.real.reshape(rows_in, k), x.imag.reshape(rows_in, k)], axis=1
+            )
             y = apply_twiddle(packed, plan, stacked, self.shape[0], kdtype)
             out = np.empty((self.shape[0], k), dtype=dtype)
             out.real = y[:, :k]
             out.imag = y[:, k:]
             return out[:, 0] if x.ndim == 1 else out
         return apply_twiddle(packed, plan, x, self.shape[0], dtype, dense)
-
-    def _matvec(self, x):
-        return self._apply(x)
-
-    def _matmat(self, x):
-        return self._apply(x)
-
-    def _rmatvec(self, x):
-        return self.H._apply(x)
-
-    def _rmatmat(self, x):
-        return self.H._apply(x)
-
-    def matvec(self, x):
-        """Return ``K @ x`` for ``x`` of shape ``(cols,)`` (or ``(cols, 1)``)."""
-        x = self._check_input(x, self.shape[1], "matvec")
-        if x.ndim == 2 and x.shape[1] != 1:
-            raise ValueError(
-                f"matvec expects shape ({self.shape[1]},) or ({self.shape[1]}, 1); got {x.shape}"
-            )
-        return self._apply(x)
-
-    def matmat(self, x):
-        """Return ``K @ X`` for ``X`` of shape ``(cols, k)``."""
-        x = self._check_input(x, self.shape[1], "matmat")
-        if x.ndim != 2:
-            raise ValueError(
-                f"matmat expects a 2-D array of shape ({self.shape[1]}, k); got shape {x.shape}"
-            )
-        return self._apply(x)
-
-    def rmatvec(self, x):
-        """Return ``K.H @ x`` for ``x`` of shape ``(rows,)``."""
-        x = self._check_input(x, self.shape[0], "rmatvec")
-        if x.ndim == 2 and x.shape[1] != 1:
-            raise ValueError(
-                f"rmatvec expects shape ({self.shape[0]},) or ({self.shape[0]}, 1); got {x.shape}"
-            )
-        return self.H._apply(x)
-
-    def rmatmat(self, x):
-        """Return ``K.H @ X`` for ``X`` of shape ``(rows, k)``."""
-        x = self._check_input(x, self.shape[0], "rmatmat")
-        if x.ndim != 2:
-            raise ValueError(
-                f"rmatmat expects a 2-D array of shape ({self.shape[0]}, k); got shape {x.shape}"
-            )
-        return self.H._apply(x)
-
-    def dot(self, x):
-        """``K @ x`` for arrays, the product K-matrix for a :class:`KMatrix`, ``c * K`` for scalars."""
-        if isinstance(x, KMatrix):
-            return _compose(self, x)
-        if isinstance(x, LinearOperator):
-            return super().dot(x)
-        if is_scalar(x):
-            return self._scaled(x)
-        x = self._check_input(x, self.shape[1], "KMatrix @ x")
-        return self._apply(x)
-
-    def __matmul__(self, other):
-        fast = self._fast
-        if fast is not None and type(other) is np.ndarray and other.dtype is fast[1]:
-            # small operators: the Python checks below would cost more than the product
-            nd = other.ndim
-            if (nd == 1 or nd == 2) and other.shape[0] == fast[2]:
-                # ndarray.dot is matmul for 1-D/2-D operands, without the gufunc overhead
-                return fast[0].dot(other)
-        if type(other) is np.ndarray:
-            return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
-        if is_scalar(other):
-            raise ValueError("scalar operands are not allowed with '@', use '*' instead")
-        return self.dot(other)
-
-    def __rmatmul__(self, other):
-        if is_scalar(other):
-            raise ValueError("scalar operands are not allowed with '@', use '*' instead")
-        if isinstance(other, LinearOperator):
-            return NotImplemented
-        x = np.asarray(other) if not is_device_array(other) else other
-        if is_device_array(x):
-            raise TypeError("x @ K with a device array x is not supported; use K.T @ x.T")
-        if x.ndim == 1:
-            return self.T.dot(x)
-        if x.ndim == 2:
-            return self.T.dot(x.T).T
-        raise ValueError(f"x @ K expects x of shape ({self.shape[0]},) or (k, {self.shape[0]}); got {x.shape}")
-
-    def __call__(self, x):
-        return self.dot(x)
 
     # ------------------------------------------------------------------ structure
     def _adjoint(self):
@@ -418,61 +322,3 @@ class KMatrix(LinearOperator):
     def todense(self):
         """Same as :meth:`toarray` (an ndarray, not ``numpy.matrix``)."""
         return self.toarray()
-
-    # ------------------------------------------------------------------ arithmetic
-    def _scaled(self, c):
-        dtype = np.result_type(self.dtype, c)
-        if dtype not in SUPPORTED_DTYPES:
-            raise TypeError(f"cannot scale a {self.dtype} KMatrix by {c!r} (result {dtype})")
-        with np.errstate(over="ignore", invalid="ignore"):
-            tw, shape = _algebra.scale((self._twiddle, self.shape), c)
-        if not np.all(np.isfinite(tw[0, 0])):
-            raise OverflowError(
-                f"scaling a {self.dtype} KMatrix by {c!r} overflows its twiddles "
-                f"(largest magnitude {np.abs(self._twiddle[0, 0]).max():.3g})"
-            )
-        return KMatrix._from_owned(tw, shape)
-
-    def __mul__(self, other):
-        if is_scalar(other):
-            return self._scaled(other)
-        return self.dot(other)
-
-    def __rmul__(self, other):
-        if is_scalar(other):
-            return self._scaled(other)
-        return NotImplemented
-
-    def __truediv__(self, other):
-        if is_scalar(other):
-            if other == 0:
-                raise ZeroDivisionError("division of a KMatrix by zero")
-            return self._scaled(1 / other)
-        return NotImplemented
-
-    def __neg__(self):
-        return self._scaled(-1)
-
-    def __pos__(self):
-        return self
-
-    def __add__(self, other):
-        if isinstance(other, KMatrix):
-            return KMatrix._from_owned(*_algebra.ksum([self._pair(), other._pair()]))
-        return super().__add__(other)
-
-    def __radd__(self, other):
-        if isinstance(other, KMatrix):
-            return KMatrix._from_owned(*_algebra.ksum([other._pair(), self._pair()]))
-        if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
-            return self
-        return NotImplemented
-
-    def __sub__(self, other):
-        if isinstance(other, KMatrix):
-            return self + (-other)
-        return super().__sub__(other)
-
-
-def _compose(a, b):
-    return KMatrix._from_owned(*_algebra.compose(a._pair(), b._pair()))
