@@ -150,6 +150,9 @@ class Products:
                 return "column"
             raise ValueError(
                 f"dimension mismatch: expected shape ({n},) or ({n}, 1); given shape {shape}")
+        if as_matrix and shape[0] == n:
+            # SciPy 1.18 hands a numpy.matrix to the product unchecked: K @ x, as a matrix
+            return "column"
         if shape == (n, 1):
             if not as_matrix:
                 name = "rmatvec" if adjoint else "matvec"

@@ -22,6 +22,9 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 import kmatrix as km
 
+# numpy.matrix operands are part of SciPy's contract; NumPy discourages the class itself
+pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning")
+
 SCIPY_BATCHES = tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (1, 18)
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 # dense path (internal size <= 64) and kernel path (N >= 128), both orientations
@@ -341,11 +344,19 @@ def test_numpy_matrix_in_numpy_matrix_out(shape, dtype):
     K = kmat(shape, dtype)
     U = UserOperator(K.toarray())
     rows, cols = shape
+    vector_products = (PRODUCTS["matvec"], ADJOINT_PRODUCTS["rmatvec"])
     for f, n in [(PRODUCTS["matvec"], cols), (PRODUCTS["matmat"], cols), (PRODUCTS["dot"], cols),
                  (PRODUCTS["@"], cols), (ADJOINT_PRODUCTS["rmatvec"], rows),
                  (ADJOINT_PRODUCTS["rmatmat"], rows), (ADJOINT_PRODUCTS["x @ A"], rows)]:
         for mshape in [(n, 1), (n, 2), (1, n), (n + 1, 1), (2, n)]:
-            assert_same(f, K, U, np.asmatrix(np.ones(mshape)))
+            x = np.asmatrix(np.ones(mshape))
+            if SCIPY_BATCHES and f in vector_products and mshape[0] != n:
+                # SciPy 1.18 hands a matrix to the product unchecked: the error is the
+                # product's own (numpy's, for a dense user operator)
+                with pytest.raises(ValueError):
+                    f(K, x)
+                continue
+            assert_same(f, K, U, x)
     assert type(K.matvec(np.asmatrix(np.ones((cols, 1))))) is np.matrix
     assert type(K.rmatvec(np.asmatrix(np.ones((rows, 1))))) is np.matrix
     assert type(K.matmat(np.asmatrix(np.ones((cols, 2))))) is np.matrix
