@@ -28,6 +28,9 @@ __all__ = [
     "available_memory",
     "check_memory",
     "twiddle_nbytes",
+    "SCIPY_BATCHES",
+    "is_operator_scalar",
+    "scaled_dtype",
 ]
 
 import numbers
@@ -35,8 +38,14 @@ import operator
 import os
 
 import numpy as np
+import scipy
 
 from ._layout import SUPPORTED_DTYPES
+
+# SciPy 1.18 gave LinearOperator batch dimensions (``matvec`` on ``(..., n)``, ``matmat``
+# on ``(..., n, k)``), deprecated ``(n, 1)`` columns in ``matvec`` and reworded its
+# errors; operators follow the installed version's contract.
+SCIPY_BATCHES = tuple(int(p) for p in scipy.__version__.split(".")[:2]) >= (1, 18)
 
 _NUMERIC_KINDS = "biufc"
 
@@ -189,6 +198,10 @@ def check_power(p):
     try:
         k = operator.index(p)
     except TypeError:
+        if isinstance(p, (float, np.floating)) and float(p).is_integer():
+            # SciPy's wording for an integral float exponent
+            raise ValueError("Inexact indices into sparse matrices are not allowed (the "
+                             f"exponent must be an integer; got {p!r})") from None
         raise ValueError(f"non-negative integer expected as p; got {p!r}") from None
     if k < 0:
         raise ValueError(f"non-negative integer expected as p; got {k}")
@@ -336,3 +349,30 @@ def check_optional_bool(v, name, default):
     if not isinstance(v, (bool, np.bool_)):
         raise TypeError(f"{name} must be True, False or None; got {v!r}")
     return bool(v)
+
+
+def is_operator_scalar(c):
+    """Whether SciPy's ``LinearOperator`` arithmetic takes ``c`` as a scalar.
+
+    ``numpy.isscalar``, and from SciPy 1.18 on also 0-d arrays (which its scaled
+    operators still refuse: see :func:`scaled_dtype`).
+    """
+    return np.isscalar(c) or (SCIPY_BATCHES and isinstance(c, np.ndarray) and c.ndim == 0)
+
+
+def scaled_dtype(dtype, alpha):
+    """The dtype SciPy reports for ``alpha * A``, ``A`` an operator of ``dtype``.
+
+    SciPy before 1.18 promotes with the scalar's type (``2 * A`` of a float32 ``A`` is
+    float64); 1.18 promotes with its value (Python numbers are weak: float32). A 0-d
+    array is a ``ValueError`` as in SciPy; a non-numeric scalar a ``TypeError``, a
+    non-finite one a ``ValueError`` (a K-matrix's factors are finite).
+    """
+    if not np.isscalar(alpha):
+        raise ValueError("scalar expected as alpha")
+    kind = np.asarray(alpha).dtype.kind
+    if kind not in _NUMERIC_KINDS:
+        raise TypeError(f"cannot scale an operator by {alpha!r}: not a number")
+    if not np.isfinite(alpha):
+        raise ValueError(f"scalar must be finite; got {alpha!r}")
+    return np.result_type(dtype, alpha if SCIPY_BATCHES else type(alpha))

@@ -3,23 +3,21 @@
 __all__ = ["KMatrix"]
 
 import numpy as np
-from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
-from . import _algebra
 from ._apply import apply_twiddle
-from ._checks import check_dtype, check_power, is_dask_array, is_device_array, is_scalar
+from ._arithmetic import Arithmetic
+from ._checks import apply_dtype, check_dtype, is_dask_array, is_device_array
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._plan import make_plan, pack
-from ._realmatrix import all_real, apply_real_matrix, complex_dtype, real_dtype
-from ._threads import threads_for
+from ._products import Products
+from ._realmatrix import apply_real_matrix, complex_dtype, real_dtype
 
-_NUMERIC_KINDS = "biufc"
 # Operators with internal size up to this are applied as a cached dense matrix.
 DENSE_MAX_N = 64
 
 
-class KMatrix(LinearOperator):
+class KMatrix(Products, Arithmetic, LinearOperator):
     """A Kaleidoscope matrix: a product of butterfly factors in the canonical layout.
 
     ``K = S_rows E S_cols^T`` where ``E`` is the product of ``2*w*m`` butterfly factors
@@ -59,6 +57,8 @@ class KMatrix(LinearOperator):
         Number of stored entries, ``4 * w * N * log2(N)``.
     flops : int
         Real flops of one matvec: 3 per entry and factor for real, 14 for complex.
+    args : tuple
+        ``()``: SciPy's operands of a composite operator; a K-matrix is a single one.
 
     Notes
     -----
@@ -66,9 +66,14 @@ class KMatrix(LinearOperator):
 
     .. math:: y_p = t_{00} x_p + t_{01} x_q, \\qquad y_q = t_{10} x_p + t_{11} x_q.
 
-    ``K @ x`` accepts ``x`` of shape ``(cols,)`` or ``(cols, k)`` and returns an array of
-    dtype ``numpy.result_type(K.dtype, x.dtype)``. ``K @ K2``, ``K + K2``, ``c * K``,
-    ``K.H``, ``K.T`` and ``K.conj()`` return :class:`KMatrix` again (closure).
+    ``K @ x`` accepts ``x`` of shape ``(cols,)`` or ``(cols, k)`` (from SciPy 1.18 also
+    ``(..., cols, k)``) and returns an array of dtype ``numpy.result_type(K.dtype,
+    x.dtype)``; ``matvec``, ``matmat``, ``rmatvec``, ``rmatmat``, ``dot``, ``x @ K`` and
+    ``x * K`` take what the installed SciPy's ``LinearOperator`` takes, and raise its
+    errors. ``K @ K2``, ``K + K2``, ``c * K``, ``K.H``, ``K.T`` and ``K.conj()`` return
+    :class:`KMatrix` again (closure); ``c * K`` has the dtype SciPy reports for
+    ``c * aslinearoperator(K.toarray())``. With other ``LinearOperator`` objects, sums
+    and products are SciPy's lazy operators.
 
     Examples
     --------
@@ -80,7 +85,11 @@ class KMatrix(LinearOperator):
     ((4, 4), 1, 4)
     >>> K @ np.arange(4.0)
     array([0., 1., 2., 3.])
+    >>> (2 * K).matmat(np.ones((4, 1))).T
+    array([[2., 2., 2., 2.]])
     """
+
+    args = ()
 
     def __init__(self, twiddle, shape=None, *, real_matrix=False, _owned=False):
         if _owned:
@@ -212,29 +221,6 @@ class KMatrix(LinearOperator):
                 self._fast = (d, d.dtype, d.shape[1])
         return d
 
-    def _check_input(self, x, n_expected, name):
-        if type(x) is not np.ndarray:  # (the common case skips these: ~1 us per matvec)
-            if is_device_array(x):
-                return x
-            if is_dask_array(x):  # lazy: the Dask back end is imported on first use
-                from .backends.dask import check_input
-
-                return check_input(x, n_expected, name)
-            if issparse(x):
-                raise TypeError(
-                    f"{name} expects a dense array; got a sparse {type(x).__name__} "
-                    "(convert it with .toarray())"
-                )
-            x = np.asarray(x)
-        if x.dtype.kind not in _NUMERIC_KINDS:
-            raise TypeError(f"{name} expects a numeric array; got dtype {x.dtype}")
-        if x.ndim not in (1, 2) or x.shape[0] != n_expected:
-            raise ValueError(
-                f"{name} expects an array of shape ({n_expected},) or ({n_expected}, k); "
-                f"got shape {x.shape}"
-            )
-        return x
-
     def _route(self, xdtype):
         """How input of dtype ``xdtype`` is applied: ``(result dtype, packed maps, plan,
         dense matrix or None, split, kernel dtype)``, where ``split`` says that a real
@@ -243,12 +229,7 @@ class KMatrix(LinearOperator):
         route = self._cache.get(key)
         if route is not None:
             return route
-        dtype = np.result_type(self.dtype, xdtype)
-        if dtype not in SUPPORTED_DTYPES:
-            raise TypeError(
-                f"cannot apply a {self.dtype} KMatrix to {xdtype} input: the result type "
-                f"{dtype} is not one of float32, float64, complex64, complex128"
-            )
+        dtype = apply_dtype(self.dtype, xdtype)
         dense = self._dense(dtype)
         # A real operator maps real and imaginary parts separately: run them as one
         # real batch, half the flops of complex arithmetic.
@@ -273,174 +254,19 @@ class KMatrix(LinearOperator):
         if split == "real_matrix":
             rows = self.shape[0]
             return apply_real_matrix(
-                lambda z: apply_twiddle(packed, plan, z, rows, kdtype), x, dtype)
+                lambda z: apply_twiddle(packed, plan, z, rows, kdtype, workers=workers), x, dtype)
         if split:
             k = 1 if x.ndim == 1 else x.shape[1]
-            stacked = np.concatenate([x.real.reshape(-1, k), x.imag.reshape(-1, k)], axis=1)
+            rows_in = x.shape[0]  # (explicit: reshape cannot infer -1 for k = 0)
+            stacked = np.concatenate(
+                [x.real.reshape(rows_in, k), x.imag.reshape(rows_in, k)], axis=1
+            )
             y = apply_twiddle(packed, plan, stacked, self.shape[0], kdtype, workers=workers)
             out = np.empty((self.shape[0], k), dtype=dtype)
             out.real = y[:, :k]
             out.imag = y[:, k:]
             return out[:, 0] if x.ndim == 1 else out
         return apply_twiddle(packed, plan, x, self.shape[0], dtype, dense, workers)
-
-    def _matvec(self, x):
-        return self._apply(x)
-
-    def _matmat(self, x):
-        return self._apply(x)
-
-    def _rmatvec(self, x):
-        return self.H._apply(x)
-
-    def _rmatmat(self, x):
-        return self.H._apply(x)
-
-    def matvec(self, x, workers=None):
-        """Return ``K @ x`` for ``x`` of shape ``(cols,)`` (or ``(cols, 1)``).
-
-        ``workers`` is accepted for a uniform signature (see :meth:`matmat`); one vector
-        is applied on the calling thread.
-
-        Examples
-        --------
-        >>> import numpy as np, kmatrix as km
-        >>> km.identity(4).matvec(np.arange(4.0))
-        array([0., 1., 2., 3.])
-        """
-        workers = _workers(workers)
-        x = self._check_input(x, self.shape[1], "matvec")
-        if x.ndim == 2 and x.shape[1] != 1:
-            raise ValueError(
-                f"matvec expects shape ({self.shape[1]},) or ({self.shape[1]}, 1); got {x.shape}"
-            )
-        return self._apply(x, workers)
-
-    def matmat(self, x, workers=None):
-        """Return ``K @ X`` for ``X`` of shape ``(cols, k)``.
-
-        Parameters
-        ----------
-        x : array_like, shape (cols, k)
-        workers : int, optional
-            Maximum number of threads (as in :mod:`scipy.fft`): ``n >= 1``, or ``-k``
-            for ``usable cores + 1 - k`` (``-1``: all usable cores); values above the
-            usable cores use all of them. None (default): :func:`~kmatrix.get_workers`
-            (:func:`~kmatrix.set_workers`, else ``KMATRIX_NUM_THREADS``, else the
-            usable cores that no other process keeps busy). Only batches of 2 MiB or
-            more use several threads; the result is the same for every value.
-
-        Returns
-        -------
-        ndarray, shape (rows, k)
-            Of dtype ``numpy.result_type(K.dtype, x.dtype)``.
-
-        Examples
-        --------
-        >>> import numpy as np, kmatrix as km
-        >>> K = km.random(1024, rng=0)
-        >>> X = np.ones((1024, 256))
-        >>> np.array_equal(K.matmat(X, workers=1), K.matmat(X, workers=-1))
-        True
-        """
-        workers = _workers(workers)
-        x = self._check_input(x, self.shape[1], "matmat")
-        if x.ndim != 2:
-            raise ValueError(
-                f"matmat expects a 2-D array of shape ({self.shape[1]}, k); got shape {x.shape}"
-            )
-        return self._apply(x, workers)
-
-    def rmatvec(self, x, workers=None):
-        """Return ``K.H @ x`` for ``x`` of shape ``(rows,)`` (``workers``: see :meth:`matvec`).
-
-        Examples
-        --------
-        >>> import numpy as np, kmatrix as km
-        >>> km.identity(4).rmatvec(np.arange(4.0))
-        array([0., 1., 2., 3.])
-        """
-        workers = _workers(workers)
-        x = self._check_input(x, self.shape[0], "rmatvec")
-        if x.ndim == 2 and x.shape[1] != 1:
-            raise ValueError(
-                f"rmatvec expects shape ({self.shape[0]},) or ({self.shape[0]}, 1); got {x.shape}"
-            )
-        return self.H._apply(x, workers)
-
-    def rmatmat(self, x, workers=None):
-        """Return ``K.H @ X`` for ``X`` of shape ``(rows, k)`` (``workers``: see :meth:`matmat`).
-
-        Examples
-        --------
-        >>> import numpy as np, kmatrix as km
-        >>> K = km.random(8, rng=0)
-        >>> X = np.ones((8, 3))
-        >>> np.allclose(K.rmatmat(X, workers=2), K.toarray().T @ X)
-        True
-        """
-        workers = _workers(workers)
-        x = self._check_input(x, self.shape[0], "rmatmat")
-        if x.ndim != 2:
-            raise ValueError(
-                f"rmatmat expects a 2-D array of shape ({self.shape[0]}, k); got shape {x.shape}"
-            )
-        return self.H._apply(x, workers)
-
-    def dot(self, x, workers=None):
-        """``K @ x`` for arrays, the product K-matrix for a :class:`KMatrix`, ``c * K`` for scalars.
-
-        ``workers``: the threads of an array product, see :meth:`matmat`.
-
-        Examples
-        --------
-        >>> import numpy as np, kmatrix as km
-        >>> K = km.random(8, rng=0)
-        >>> np.allclose(K.dot(np.eye(8), workers=1), K.toarray())
-        True
-        """
-        workers = _workers(workers)
-        if isinstance(x, KMatrix):
-            return _compose(self, x)
-        if isinstance(x, LinearOperator):
-            return super().dot(x)
-        if is_scalar(x):
-            return self._scaled(x)
-        x = self._check_input(x, self.shape[1], "KMatrix @ x")
-        return self._apply(x, workers)
-
-    def __matmul__(self, other):
-        fast = self._fast
-        if fast is not None and type(other) is np.ndarray and other.dtype is fast[1]:
-            # small operators: the Python checks below would cost more than the product
-            nd = other.ndim
-            if (nd == 1 or nd == 2) and other.shape[0] == fast[2]:
-                # ndarray.dot is matmul for 1-D/2-D operands, without the gufunc overhead
-                return fast[0].dot(other)
-        if type(other) is np.ndarray:
-            return self._apply(self._check_input(other, self.shape[1], "KMatrix @ x"))
-        if is_scalar(other):
-            raise ValueError("scalar operands are not allowed with '@', use '*' instead")
-        return self.dot(other)
-
-    def __rmatmul__(self, other):
-        if is_scalar(other):
-            raise ValueError("scalar operands are not allowed with '@', use '*' instead")
-        if isinstance(other, LinearOperator):
-            return NotImplemented
-        if is_dask_array(other) and other.ndim == 2:
-            return self.T.dot(other.T).T
-        x = np.asarray(other) if not (is_device_array(other) or is_dask_array(other)) else other
-        if is_device_array(x):
-            raise TypeError("x @ K with a device array x is not supported; use K.T @ x.T")
-        if x.ndim == 1:
-            return self.T.dot(x)
-        if x.ndim == 2:
-            return self.T.dot(x.T).T
-        raise ValueError(f"x @ K expects x of shape ({self.shape[0]},) or (k, {self.shape[0]}); got {x.shape}")
-
-    def __call__(self, x):
-        return self.dot(x)
 
     # ------------------------------------------------------------------ structure
     def _adjoint(self):
@@ -531,93 +357,6 @@ class KMatrix(LinearOperator):
     def todense(self):
         """Same as :meth:`toarray` (an ndarray, not ``numpy.matrix``)."""
         return self.toarray()
-
-    # ------------------------------------------------------------------ arithmetic
-    def _scaled(self, c):
-        dtype = np.result_type(self.dtype, c)
-        if dtype not in SUPPORTED_DTYPES:
-            raise TypeError(f"cannot scale a {self.dtype} KMatrix by {c!r} (result {dtype})")
-        with np.errstate(over="ignore", invalid="ignore"):
-            tw, shape = _algebra.scale((self._twiddle, self.shape), c)
-        if not np.all(np.isfinite(tw[0, 0])):
-            raise OverflowError(
-                f"scaling a {self.dtype} KMatrix by {c!r} overflows its twiddles "
-                f"(largest magnitude {np.abs(self._twiddle[0, 0]).max():.3g})"
-            )
-        return KMatrix._from_owned(tw, shape, real_matrix=self._real_matrix and dtype.kind == "f")
-
-    def __mul__(self, other):
-        if is_scalar(other):
-            return self._scaled(other)
-        return self.dot(other)
-
-    def __rmul__(self, other):
-        if is_scalar(other):
-            return self._scaled(other)
-        return NotImplemented
-
-    def __truediv__(self, other):
-        if is_scalar(other):
-            if other == 0:
-                raise ZeroDivisionError("division of a KMatrix by zero")
-            return self._scaled(1 / other)
-        return NotImplemented
-
-    def __neg__(self):
-        return self._scaled(-1)
-
-    def __pos__(self):
-        return self
-
-    def __add__(self, other):
-        if isinstance(other, KMatrix):
-            return KMatrix._from_owned(*_algebra.ksum([self._pair(), other._pair()]),
-                                       real_matrix=all_real(self, other))
-        return super().__add__(other)
-
-    def __radd__(self, other):
-        if isinstance(other, KMatrix):
-            return KMatrix._from_owned(*_algebra.ksum([other._pair(), self._pair()]),
-                                       real_matrix=all_real(self, other))
-        if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
-            return self
-        return NotImplemented
-
-    def __pow__(self, p):
-        """``K ** p`` for an integer ``p >= 0``: the product of ``p`` copies, a :class:`KMatrix`.
-
-        ``K ** 0`` is the identity of ``K``'s shape and internal size.  Width at most
-        ``p * K.width`` (diagonal and permutation factors fold, see :doc:`/theory`).
-        Raises ``ValueError`` for a non-square ``K`` or a negative or non-integer ``p``
-        (as SciPy's ``LinearOperator`` does), ``TypeError`` for a boolean.
-
-        Examples
-        --------
-        >>> import numpy as np, kmatrix as km
-        >>> A = km.random(4, rng=0)
-        >>> np.allclose((A ** 3).toarray(), np.linalg.matrix_power(A.toarray(), 3)), (A ** 3).width
-        (True, 3)
-        """
-        if not np.isscalar(p) and not (isinstance(p, np.ndarray) and p.ndim == 0):
-            return NotImplemented
-        if self.shape[0] != self.shape[1]:
-            raise ValueError(f"square LinearOperator expected, got shape {self.shape}")
-        k = check_power(p.item() if isinstance(p, np.ndarray) else p)
-        return KMatrix._from_owned(*_algebra.power(self._pair(), k))
-
-    def __sub__(self, other):
-        if isinstance(other, KMatrix):
-            return self + (-other)
-        return super().__sub__(other)
-
-
-def _workers(workers):
-    # an explicit workers= is checked whatever the input (None: the default, read when used)
-    return workers if workers is None else threads_for(workers)
-
-
-def _compose(a, b):
-    return KMatrix._from_owned(*_algebra.compose(a._pair(), b._pair()), real_matrix=all_real(a, b))
 
 
 def _restore(twiddle, shape, real_matrix=False):

@@ -48,15 +48,16 @@ def test_bad_shapes(shape, exc, match):
 
 def test_bad_operands():
     K = km.random((5, 7), rng=0, init="randn")
-    with pytest.raises(ValueError, match=r"shape \(7,\) or \(7, k\); got shape \(5,\)"):
+    # shape errors are SciPy's (their wording follows the installed version)
+    with pytest.raises(ValueError, match=r"(?i)dimension mismatch.*\(7,\).*\(5,\)"):
         K @ np.ones(5)
-    with pytest.raises(ValueError, match=r"got shape \(7, 2, 2\)"):
+    with pytest.raises(ValueError, match=r"(?i)dimension mismatch|expected 1-d or 2-d"):
         K @ np.ones((7, 2, 2))
-    with pytest.raises(ValueError, match=r"shape \(7,\) or \(7, 1\)"):
+    with pytest.raises(ValueError, match=r"(?i)dimension mismatch.*\(7, 3\)"):
         K.matvec(np.ones((7, 3)))
-    with pytest.raises(ValueError, match="2-D"):
+    with pytest.raises(ValueError, match="(?i)expected (at least )?2-d ndarray or matrix, not 1-d"):
         K.matmat(np.ones(7))
-    with pytest.raises(ValueError, match=r"\(5,\) or \(5, k\)"):
+    with pytest.raises(ValueError, match=r"(?i)dimension mismatch.*\(5,\).*\(7,\)"):
         K.rmatvec(np.ones(7))
     with pytest.raises(TypeError, match="numeric"):
         K @ np.array(["a"] * 7)
@@ -68,7 +69,7 @@ def test_bad_operands():
         K @ np.ones(7, dtype=np.longdouble)
     with pytest.raises(ValueError, match="inner dimensions 7 and 6"):
         K @ km.random((6, 6), rng=1, init="randn")
-    with pytest.raises(ValueError, match="scalar"):
+    with pytest.raises(ValueError, match="Scalar operands are not allowed"):
         K @ 2.0
     with pytest.raises(ZeroDivisionError):
         K / 0

@@ -430,10 +430,12 @@ def _t_product(draw, max_n):
 
 def _t_scaled(draw, max_n):
     A = draw(kmatrices(max_side=max_n))
-    # A Python scalar keeps the operator's dtype (NEP 50).
     c = draw(_elements(A.dtype))
     c = complex(c) if A.dtype.kind == "c" else float(c)
-    return c * A, c * _dense(A), A.width, A.expansion
+    # c * A has the dtype SciPy gives scaled operators (float64 for a float32 A and a
+    # Python float before SciPy 1.18): the target is built in that dtype.
+    S = c * A
+    return S, c * _dense(A, S.dtype), A.width, A.expansion
 
 
 _BUILDERS = {

@@ -1,0 +1,103 @@
+"""Arithmetic of K-matrices: scalings, sums and products stay K-matrices (closure).
+
+``c * K``, ``K / c``, ``-K``, ``K + K2``, ``K - K2`` and ``K @ K2`` of K-matrices fold
+into one twiddle (:mod:`kmatrix._algebra`); with any other ``LinearOperator`` they give
+SciPy's lazy sum and product operators, exactly as SciPy does. A scaled K-matrix has the
+dtype SciPy reports for its scaled operators (:func:`kmatrix._checks.scaled_dtype`).
+"""
+
+__all__ = ["Arithmetic"]
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from . import _algebra
+from ._checks import SUPPORTED_DTYPES, check_power, is_operator_scalar, scaled_dtype
+from ._realmatrix import all_real, complex_dtype
+
+
+class Arithmetic:
+    """Mixin of :class:`~kmatrix.KMatrix`: its closure arithmetic.
+
+    The class provides ``_twiddle``, ``shape``, ``dtype``, ``real_matrix``, ``_pair()``
+    and the ``_from_owned(twiddle, shape, real_matrix)`` constructor.
+    """
+
+    def _scaled(self, alpha):
+        """``alpha * K`` as a K-matrix of the dtype SciPy gives ``alpha * A``."""
+        dtype = scaled_dtype(self.dtype, alpha)
+        if dtype not in SUPPORTED_DTYPES:
+            raise TypeError(f"cannot scale a {self.dtype} KMatrix by {alpha!r} (result {dtype})")
+        real = self.real_matrix and dtype.kind == "f"  # a real matrix times a real number
+        # a real matrix with complex factors keeps them (in the precision of dtype)
+        tw_dtype = complex_dtype(dtype) if self.real_matrix else dtype
+        with np.errstate(over="ignore", invalid="ignore"):
+            tw, shape = _algebra.scale((self._twiddle.astype(tw_dtype, copy=False), self.shape),
+                                       alpha)
+        if not np.all(np.isfinite(tw[0, 0])):
+            raise OverflowError(
+                f"scaling a {self.dtype} KMatrix by {alpha!r} overflows its twiddles "
+                f"(largest magnitude {np.abs(self._twiddle[0, 0]).max():.3g})"
+            )
+        return self._from_owned(tw, shape, real_matrix=real)
+
+    def _compose_with(self, other):
+        """``K @ other`` for a ``LinearOperator``: a K-matrix when ``other`` is one."""
+        if isinstance(other, Arithmetic):
+            return self._from_owned(*_algebra.compose(self._pair(), other._pair()),
+                                    real_matrix=all_real(self, other))
+        return LinearOperator.dot(self, other)
+
+    def __truediv__(self, other):
+        if not is_operator_scalar(other):
+            raise ValueError("Can only divide a linear operator by a scalar.")
+        if other == 0:
+            raise ZeroDivisionError("float division by zero")  # (SciPy's 1.0 / 0)
+        return self._scaled(1.0 / other)
+
+    def __neg__(self):
+        return self._scaled(-1)
+
+    def __pos__(self):
+        return self
+
+    def __add__(self, other):
+        if isinstance(other, Arithmetic):
+            return self._from_owned(*_algebra.ksum([self._pair(), other._pair()]),
+                                    real_matrix=all_real(self, other))
+        return LinearOperator.__add__(self, other)
+
+    def __radd__(self, other):
+        if isinstance(other, Arithmetic):
+            return self._from_owned(*_algebra.ksum([other._pair(), self._pair()]),
+                                    real_matrix=all_real(self, other))
+        if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
+            return self
+        return NotImplemented
+
+    def __pow__(self, p):
+        """``K ** p`` for an integer ``p >= 0``: the product of ``p`` copies, a K-matrix.
+
+        ``K ** 0`` is the identity of ``K``'s shape and internal size.  Width at most
+        ``p * K.width`` (diagonal and permutation factors fold, see :doc:`/theory`).
+        Raises ``ValueError`` for a non-square ``K`` or a negative or non-integer ``p``
+        (as SciPy's ``LinearOperator`` does), ``TypeError`` for a boolean.
+
+        Examples
+        --------
+        >>> import numpy as np, kmatrix as km
+        >>> A = km.random(4, rng=0)
+        >>> np.allclose((A ** 3).toarray(), np.linalg.matrix_power(A.toarray(), 3)), (A ** 3).width
+        (True, 3)
+        """
+        if not np.isscalar(p) and not (isinstance(p, np.ndarray) and p.ndim == 0):
+            return NotImplemented
+        if self.shape[0] != self.shape[1]:
+            raise ValueError(f"square LinearOperator expected, got {self!r}")
+        k = check_power(p.item() if isinstance(p, np.ndarray) else p)
+        return self._from_owned(*_algebra.power(self._pair(), k), real_matrix=self.real_matrix)
+
+    def __sub__(self, other):
+        if isinstance(other, Arithmetic):
+            return self + (-other)
+        return LinearOperator.__sub__(self, other)
