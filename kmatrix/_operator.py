@@ -5,11 +5,11 @@ __all__ = ["KMatrix"]
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ._apply import apply_twiddle
+from .backends.cpu.apply import apply_twiddle
+from .backends.cpu.plan import make_plan, pack
 from ._arithmetic import Arithmetic
 from ._checks import apply_dtype, check_dtype, is_dask_array, is_device_array
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
-from ._plan import make_plan, pack
 from ._products import Products
 from ._realmatrix import apply_real_matrix, complex_dtype, real_dtype
 

@@ -13,8 +13,8 @@ from hypothesis import given, note
 from hypothesis import strategies as st
 
 import kmatrix as km
-from kmatrix._apply import apply_twiddle
-from kmatrix._plan import make_plan
+from kmatrix.backends.cpu.apply import apply_twiddle
+from kmatrix.backends.cpu.plan import make_plan
 from oracle import DTYPES, apply_reference, rand, tol
 
 
@@ -87,8 +87,8 @@ def threads(nt, chunk_rows=None):
     """``nt`` worker threads used from the smallest work array on (more than the cores
     if asked: the cores this process may use are then taken to be ``nt``); plans built
     inside use ``chunk_rows`` (small chunks give every phase several chunks to share)."""
-    import kmatrix._apply as ap
-    import kmatrix._plan as plan_mod
+    import kmatrix.backends.cpu.apply as ap
+    import kmatrix.backends.cpu.plan as plan_mod
     import kmatrix._threads as thr
 
     old = ap._PARALLEL_MIN_BYTES, thr.usable_cores
@@ -107,7 +107,7 @@ def threads(nt, chunk_rows=None):
 
 @given(sparse_structured(), st.integers(0, 2**32 - 1), st.sampled_from([16, 17, 40, 100]))
 def test_column_blocks_on_threads_match_serial(K, seed, k):
-    import kmatrix._apply as ap
+    import kmatrix.backends.cpu.apply as ap
 
     X = rand(np.random.default_rng(seed), (K.shape[1], k), K.dtype)
     with threads(1):
@@ -122,7 +122,7 @@ def test_column_blocks_on_threads_match_serial(K, seed, k):
 @given(sparse_structured(), st.integers(0, 2**32 - 1), st.sampled_from([1, 3, 16, 40]),
        st.sampled_from([2, 3]))
 def test_rows_shared_by_threads_match_serial(K, seed, k, nt):
-    import kmatrix._apply as ap
+    import kmatrix.backends.cpu.apply as ap
 
     X = rand(np.random.default_rng(seed), (K.shape[1], k), K.dtype)
     with threads(nt, chunk_rows=4):
@@ -150,7 +150,7 @@ def test_rows_shared_by_threads_match_serial(K, seed, k, nt):
     (lambda: km.permutation(np.random.default_rng(0).permutation(1024)), 1),  # no kernel
 ])
 def test_row_parallel_path_taken_and_exact(make, parts):
-    import kmatrix._apply as ap
+    import kmatrix.backends.cpu.apply as ap
 
     K = make()
     X = rand(np.random.default_rng(5), (K.shape[1], 48), K.dtype)
@@ -233,7 +233,7 @@ def test_kernel_waits_end_on_release():
 
 
 def test_phases_split_at_chunk_rows(monkeypatch):
-    import kmatrix._plan as plan_mod
+    import kmatrix.backends.cpu.plan as plan_mod
 
     monkeypatch.setattr(plan_mod, "CHUNK_ROWS", 8)
     K = km.random(64, width=2, rng=0, init="randn")  # m = 6, C = 8: strides 32,16,8 | 4,2,1
@@ -262,7 +262,7 @@ def test_middle_swap_runs_become_gathers():
 @given(st.integers(2, 9), st.integers(1, 3), st.sampled_from(DTYPES), st.integers(0, 2**32 - 1),
        st.sampled_from([1, 3, 16, 40]))
 def test_cache_blocked_phases_match_oracle(m, w, dtype, seed, k):
-    import kmatrix._plan as plan_mod
+    import kmatrix.backends.cpu.plan as plan_mod
 
     old = plan_mod.CHUNK_ROWS
     plan_mod.CHUNK_ROWS = 4  # force slab and chunk phases at small sizes

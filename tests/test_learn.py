@@ -1,7 +1,6 @@
 """Learning: vjp against finite differences, fit, parametrizations, relaxation, rounding."""
 
 import functools
-import importlib
 
 import numpy as np
 import pytest
@@ -19,7 +18,6 @@ from kmatrix.learn.parametrizations import PARAMETRIZATIONS, make_parametrizatio
 from kmatrix.learn.relax import realify
 from oracle import DTYPES, rand
 
-vjp_module = importlib.import_module("kmatrix.learn.vjp")  # the package re-exports the function
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -159,15 +157,16 @@ def test_vjp_real_operator_complex_data_gives_real_part():
 @pytest.mark.parametrize("dtype", DTYPES)
 def test_vjp_threaded_equals_serial(monkeypatch, dtype):
     import kmatrix._threads as thr
+    import kmatrix.backends.cpu.vjp as cpu_vjp
 
     rng = np.random.default_rng(5)
     K = km.random((30, 20), width=2, expansion=2, dtype=dtype, rng=6, init="randn")
     X, G = rand(rng, (20, 70), dtype), rand(rng, (30, 70), dtype)
-    monkeypatch.setattr(vjp_module, "_PARALLEL_MIN_WORK", 1 << 60)
+    monkeypatch.setattr(cpu_vjp, "_PARALLEL_MIN_WORK", 1 << 60)
     serial = km.vjp(K, X, G)
-    monkeypatch.setattr(vjp_module, "_PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(cpu_vjp, "_PARALLEL_MIN_WORK", 0)
     monkeypatch.setattr(thr, "usable_cores", lambda: 3)
-    monkeypatch.setattr(vjp_module, "_MAX_TILE", 8)
+    monkeypatch.setattr(cpu_vjp, "_MAX_TILE", 8)
     threaded = km.vjp(K, X, G, workers=3)
     eps = np.finfo(dtype).eps
     np.testing.assert_array_equal(threaded[0], serial[0])

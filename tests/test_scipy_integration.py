@@ -46,7 +46,7 @@ def test_eigsh_and_svds():
 
 @pytest.mark.parametrize("threaded", [False, True])
 def test_concurrent_applies_match_serial(threaded, monkeypatch):
-    import kmatrix._apply as ap
+    import kmatrix.backends.cpu.apply as ap
     import kmatrix._threads as thr
 
     K = km.random(1024, width=2, dtype=np.complex128, rng=5, init="randn")

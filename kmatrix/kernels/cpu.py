@@ -1,6 +1,6 @@
 """Numba CPU kernels that apply a whole planned butterfly product in one call.
 
-The plan (:mod:`kmatrix._plan`) hands the kernels a list of *steps* -- one factor, or two
+The plan (:mod:`kmatrix.backends.cpu.plan`) hands the kernels a list of *steps* -- one factor, or two
 adjacent factors of a block fused ("radix-4": the entries ``base + {0, a, b, a + b}``
 are loaded once, both 2x2 maps applied, stored once) -- with their 2x2 maps *packed*
 contiguously in the order the kernel reads them, and a list of *phases*:

@@ -3,7 +3,7 @@
 A matvec is short (microseconds), so Python-level work around it -- splitting complex
 input into planes, row gathers between kernel segments, assembling the output -- cost
 as much as the arithmetic (measured: 20 of 38 us for a 1024-point DFT). Here the plan
-is flattened into arrays (:attr:`kmatrix._plan.Plan.program`) and :func:`run_real` /
+is flattened into arrays (:attr:`kmatrix.backends.cpu.plan.Plan.program`) and :func:`run_real` /
 :func:`run_complex` do all of it: gather and zero-pad the input into the work vector,
 run the kernel segments and the gathers between them, gather the first rows out.
 Loops are scalar (a single vector has no batch to vectorize over).
@@ -110,7 +110,7 @@ def run_real(pk, steps, segs, gathers, gin, gout, x, rows):
 
     ``segs`` (int64, (G, 3)): ``(0, first step, end step)`` for a kernel segment or
     ``(1, g, 0)`` for the row gather ``gathers[g]``; ``gin``/``gout``: the input and
-    output gathers, empty for none (see :class:`kmatrix._plan.Plan`).
+    output gathers, empty for none (see :class:`kmatrix.backends.cpu.plan.Plan`).
     """
     n = gathers.shape[1]
     w = np.empty(n, dtype=pk.dtype)

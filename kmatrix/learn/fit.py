@@ -16,7 +16,7 @@ from .optimize import Objective, run_adam, run_lbfgs
 from .parametrizations import make_parametrization
 from .relax import realify
 from .restarts import fit_with_learned_permutation, run_restarts
-from .vjp import twiddle_vjp
+from ..backends.cpu.vjp import twiddle_vjp
 
 _METHODS = ("lbfgs", "adam")
 

@@ -8,7 +8,7 @@ __all__ = ["Objective", "run_lbfgs", "run_adam"]
 
 import numpy as np
 
-from .vjp import twiddle_vjp
+from ..backends.cpu.vjp import twiddle_vjp
 
 
 class Objective:

@@ -15,7 +15,7 @@ import numpy as np
 from .optimize import run_lbfgs
 from .parametrizations import make_parametrization
 from .permutations import RecursivePermutation
-from .vjp import twiddle_vjp
+from ..backends.cpu.vjp import twiddle_vjp
 
 
 class PermutedObjective:

@@ -16,7 +16,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ._layout import pair_indices, stride
+from ..._layout import pair_indices, stride
 
 # Rows per chunk in chunk phases (strides below this act inside a chunk); None: chosen
 # per size by chunk_rows(). Tests set it to force phases at small sizes.

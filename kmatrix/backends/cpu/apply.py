@@ -1,4 +1,4 @@
-"""Host-side dispatch: embed the input, run the kernels, return the output.
+"""Host side of the CPU apply: embed the input, run the kernels, return the output.
 
 This is the only place where user arrays meet the kernels. A block ``(cols, k)`` is
 copied (gathered, when the plan starts with a permutation) into a zero-padded work
@@ -21,7 +21,7 @@ import threading
 
 import numpy as np
 
-from ._threads import run_shared, share, threads_for
+from ..._threads import run_shared, share, threads_for
 
 # Work arrays smaller than this run on the calling thread: waking a worker takes 65-100 us
 # here (measured, rows shared by two threads against one: 1024 x 64 float64 0.53x,
@@ -42,7 +42,7 @@ def _kernels(name):
     machinery (0.4 us of a 20 us matvec)."""
     mod = _kernel_modules.get(name)
     if mod is None:
-        mod = _kernel_modules[name] = importlib.import_module(f".kernels.{name}", __package__)
+        mod = _kernel_modules[name] = importlib.import_module(f"kmatrix.kernels.{name}")
     return mod
 
 
@@ -295,9 +295,9 @@ def _apply_vector(packed, plan, x, rows, dtype):
 def apply_twiddle(packed, plan, x, rows, dtype, dense=None, workers=None):
     """Return ``S_rows E S_cols^T x`` for a planned twiddle.
 
-    ``packed`` is :func:`~kmatrix._plan.pack` of the twiddle cast to ``dtype`` -- for a
+    ``packed`` is :func:`~kmatrix.backends.cpu.plan.pack` of the twiddle cast to ``dtype`` -- for a
     complex ``dtype`` a pair ``(real, imag)`` of packed arrays; ``plan`` its
-    :class:`~kmatrix._plan.Plan`. ``x`` is a host array of shape ``(cols,)`` or
+    :class:`~kmatrix.backends.cpu.plan.Plan`. ``x`` is a host array of shape ``(cols,)`` or
     ``(cols, k)``, ``cols <= N``. ``dense``, when given, is the ``(rows, cols)`` matrix,
     used instead of the kernel (small operators, where BLAS wins). ``workers``: the
     threads a large batch may use (None: :func:`~kmatrix._threads.get_workers`).

@@ -1,0 +1,1 @@
+"""Host code of the Numba CPU backend: execution plan, apply (threads) and vjp."""
