@@ -21,9 +21,12 @@ __all__ = [
     "apply_internal",
     "vjp_device",
     "device_twiddle",
+    "free_buffers",
+    "pooled_bytes",
 ]
 
 from ._checks import is_device_array
 from .backends.cuda.apply import apply_device, apply_internal
+from .backends.cuda.buffers import free_buffers, pooled_bytes
 from .backends.cuda.device import device_twiddle, is_available
 from .backends.cuda.vjp import vjp_device
