@@ -26,7 +26,11 @@ from kmatrix.backends.cuda import buffers, device, interop  # noqa: E402
 
 SIM = device.simulating()
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
-STREAM_PTR = 0x7F00DEAD0000  # a stream handle as CuPy or torch would report it
+if SIM:  # stream handles as CuPy or torch would report them (the simulator runs none)
+    STREAM_PTR, OTHER_PTR = 0x7F00DEAD0000, 0x7F00DEAD0100
+else:  # real streams, kept for the whole module
+    _KEPT = cuda.stream(), cuda.stream()
+    STREAM_PTR, OTHER_PTR = (int(s.handle) for s in _KEPT)
 
 
 def _sample(rng, shape, dtype):
@@ -37,8 +41,7 @@ def _sample(rng, shape, dtype):
 
 
 def _to_host(y):
-    inner = getattr(y, interop.SIMULATED_ARRAY_ATTR, None) if SIM else None
-    return (inner if inner is not None else y).copy_to_host()
+    return (y._arr if isinstance(y, ForeignArray) else y).copy_to_host()
 
 
 def _close(K, x, y):
@@ -269,7 +272,7 @@ def test_cupy_in_cupy_out(fake_cupy, launches, dtype):
 
 
 def test_cupy_with_another_stream_reports_it(fake_cupy):
-    s = STREAM_PTR + 0x100
+    s = OTHER_PTR
     K = km.random(8, dtype=np.float32, rng=0)
     xc = fake_cupy.ndarray.__new__(fake_cupy.ndarray)
     ForeignArray.__init__(xc, cuda.to_device(np.ones(8, np.float32)), stream=STREAM_PTR)
@@ -415,3 +418,22 @@ def test_launches_are_planned_once_per_operator(monkeypatch):
     monkeypatch.setattr(plan, "plan_register_passes", refuse)
     K @ d
     kc.apply_internal(K, cuda.to_device(np.ones((64, 2), np.float32)))
+
+
+def test_host_benchmark_smoke(tmp_path):
+    """The host-time benchmark runs (stubbed launches record every launch) and writes JSON."""
+    import importlib.util
+    import json
+    import pathlib
+
+    path = pathlib.Path(__file__).resolve().parents[2] / "benchmarks" / "bench_gpu_host.py"
+    spec = importlib.util.spec_from_file_location("bench_gpu_host", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    out = tmp_path / "host.json"
+    real = device.configured
+    assert bench.main(["--n", "16", "--calls", "3", "--repeat", "1", "--out", str(out)]) == 0
+    assert device.configured is real  # the stub is removed again
+    rows = json.loads(out.read_text())["rows"]
+    stubbed = [r for r in rows if r["mode"] == "stubbed"]
+    assert len(stubbed) == 8 and all(r["host_us"] > 0 and r["launches"] >= 1 for r in stubbed)
