@@ -46,6 +46,20 @@ def _workers(workers):
     return workers if workers is None else threads_for(workers)
 
 
+def _check_device_shape(x, what, n):
+    """The 1-D/2-D rules of ``what`` on a device array's shape (the GPU path takes no
+    batch dimensions); ``K @ x`` is checked by the GPU path itself."""
+    shape = getattr(x, "shape", None)
+    if shape is None:  # an object that only exposes __cuda_array_interface__
+        shape = x.__cuda_array_interface__["shape"]
+    shape = tuple(int(s) for s in shape)
+    if what == "matvec" and shape not in ((n,), (n, 1)):
+        raise ValueError(f"dimension mismatch: expected shape ({n},) or ({n}, 1); "
+                         f"given shape {shape}")
+    if what == "matmat" and (len(shape) != 2 or shape[0] != n):
+        raise ValueError(f"dimension mismatch: expected shape ({n}, k); given shape {shape}")
+
+
 def _sparse_message(adjoint):
     if SCIPY_BATCHES:
         return ("Multipliying LinearOperator with a sparse matrix failed. Try wrapping the "
@@ -79,6 +93,7 @@ class Products:
         as_matrix = sparse = False
         if type(x) is not np.ndarray:
             if is_device_array(x):
+                _check_device_shape(x, what, n)
                 return x, "device", False
             if is_dask_array(x):
                 from .backends.dask import check_input

@@ -6,10 +6,12 @@ is a Numba device array (the CUDA simulator's included) to :func:`apply_device`.
 input is validated, a flat ``(N, k)`` work array of the result dtype is allocated, the
 factors are applied by a few launches of the pass kernels of :mod:`kmatrix.kernels.cuda`
 (the first launch reads the input itself, any strides and numeric dtype, as zero-padded
-to ``N`` rows), and the first ``rows`` rows come back as a Numba device array (wrap
-it with ``cupy.asarray(y)`` or ``torch.as_tensor(y, device="cuda")``: both are
-zero-copy).  Twiddles are copied to the device once per operator, dtype and device,
-and kept while the operator lives.  Host arrays are never copied to the device here.
+to ``N`` rows), and the first ``rows`` rows come back, without a copy, as the
+caller's array type: CuPy for CuPy input, torch for torch input, else a Numba device
+array.  The work is enqueued on the caller's stream (the one its array reports, or
+``stream=``) and nothing is synchronized.  Twiddles are copied to the device once per
+operator, dtype and device, and kept while the operator lives, as are the planned
+launches.  Host arrays are never copied to the device here.
 
 Importing this module imports nothing from ``numba.cuda`` and compiles nothing.
 """
@@ -21,9 +23,12 @@ __all__ = [
     "apply_internal",
     "vjp_device",
     "device_twiddle",
+    "free_buffers",
+    "pooled_bytes",
 ]
 
 from ._checks import is_device_array
 from .backends.cuda.apply import apply_device, apply_internal
+from .backends.cuda.buffers import free_buffers, pooled_bytes
 from .backends.cuda.device import device_twiddle, is_available
 from .backends.cuda.vjp import vjp_device

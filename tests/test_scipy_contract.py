@@ -413,17 +413,22 @@ class CudaOnly:
 def test_device_arrays_take_the_gpu_path_from_every_method(shape):
     K = kmat(shape, np.float64)
     rows, cols = shape
-    for x in (CudaOnly((cols,)), CudaOnly((cols, 2))):
+    vector, block = CudaOnly((cols,)), CudaOnly((cols, 2))
+    for x, method in ((vector, K.matvec), (block, K.matmat)):
         _, want, _ = outcome(lambda: K @ x)
         assert want is not None and not isinstance(want, AttributeError)
-        for f in (K.matvec, K.matmat, K.dot, K, lambda x: K * x):
+        for f in (method, K.dot, K, lambda x: K * x):
             _, got, _ = outcome(f, x)
             assert type(got) is type(want) and str(got) == str(want)
-    for x in (CudaOnly((rows,)), CudaOnly((rows, 2))):
+    # each method's shape rule holds for device arrays too
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        K.matvec(block)
+    with pytest.raises(ValueError, match="dimension mismatch"):
+        K.matmat(vector)
+    for x, method in ((CudaOnly((rows,)), K.rmatvec), (CudaOnly((rows, 2)), K.rmatmat)):
         _, want, _ = outcome(lambda: K.H @ x)
-        for f in (K.rmatvec, K.rmatmat):
-            _, got, _ = outcome(f, x)
-            assert type(got) is type(want) and str(got) == str(want)
+        _, got, _ = outcome(method, x)
+        assert type(got) is type(want) and str(got) == str(want)
 
 
 # --------------------------------------------------------------------------- attributes

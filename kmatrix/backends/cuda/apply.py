@@ -11,30 +11,52 @@ __all__ = ["apply_device", "apply_internal"]
 
 import numpy as np
 
+import weakref
+
 from ..._checks import apply_dtype, is_device_array
 from ..._layout import SUPPORTED_DTYPES
-from .device import as_numba_array, cuda_module, device_twiddle, simulating
+from . import device, plan
+from .device import check_same_device, cuda_module, current_device_id, device_twiddle
+from .interop import as_caller_type, import_array, on_stream, resolve_stream
 
 _NUMERIC_KINDS = "biufc"
 
 
+# result dtype per (operator dtype, input dtype): np.result_type costs microseconds
+_RESULT_DTYPES = {}
+
+
+def _result_dtype(kdt, xdt):
+    key = (kdt, xdt)
+    out = _RESULT_DTYPES.get(key)
+    if out is None:
+        try:
+            dtype = np.dtype(xdt)
+        except TypeError:
+            raise TypeError(f"expects a numeric device array; got dtype {xdt!r}") from None
+        if dtype.kind not in _NUMERIC_KINDS:
+            raise TypeError(f"expects a numeric array; got dtype {dtype}")
+        out = apply_dtype(kdt, dtype, name="expects a supported result type")
+        _RESULT_DTYPES[key] = out
+    return out
+
+
 def _validate(K, x, name):
-    shape = tuple(int(s) for s in x.shape)
-    try:
-        dtype = np.dtype(x.dtype)
-    except TypeError:
-        raise TypeError(f"{name} expects a numeric device array; got dtype {x.dtype!r}") from None
-    if dtype.kind not in _NUMERIC_KINDS:
-        raise TypeError(f"{name} expects a numeric array; got dtype {dtype}")
+    shape = x.shape
     cols = K.shape[1]
     if len(shape) not in (1, 2) or shape[0] != cols:
         raise ValueError(
-            f"{name} expects an array of shape ({cols},) or ({cols}, k); got shape {shape}"
+            f"{name} expects an array of shape ({cols},) or ({cols}, k); got shape "
+            f"{tuple(int(s) for s in shape)}"
         )
-    return shape, apply_dtype(K.dtype, dtype, name=name)
+    try:
+        out = _result_dtype(K.dtype, x.dtype)
+    except TypeError as exc:
+        raise TypeError(f"{name} {exc}") from None
+    return tuple(int(s) for s in shape), out
 
 
-def apply_device(K, x, name="KMatrix @ x"):
+def apply_device(K, x, name="KMatrix @ x", stream=None):
     """Return ``K @ x`` for a device array ``x``, computed on the GPU; the result stays there.
 
     Parameters
@@ -45,18 +67,27 @@ def apply_device(K, x, name="KMatrix @ x"):
         torch), of any strides and numeric dtype, on the current device.
     name : str
         How error messages name the operation.
+    stream : numba.cuda stream, int or object with ``__cuda_stream__``, optional
+        Where the work is enqueued.  By default, the stream ``x`` reports: a Numba
+        array's bound stream, the ``stream`` key of its ``__cuda_array_interface__``
+        (CuPy's current stream), or torch's current stream for a torch tensor.  An
+        int is ``0`` (Numba's default stream), ``1`` (legacy default stream), ``2``
+        (per-thread default stream) or a ``cudaStream_t`` pointer.
 
     Returns
     -------
-    numba.cuda.cudadrv.devicearray.DeviceNDArray
-        Shape ``(rows,)`` or ``(rows, k)``, dtype ``numpy.result_type(K.dtype, x.dtype)``;
-        a C-contiguous view of the leading rows of the work array.
+    device array
+        Shape ``(rows,)`` or ``(rows, k)``, dtype ``numpy.result_type(K.dtype,
+        x.dtype)``, of the caller's type: a CuPy array for CuPy input, a torch tensor
+        for torch input, else a Numba device array (bound to the stream, which its
+        ``__cuda_array_interface__`` reports).  Zero-copy views of freshly allocated
+        memory; nothing is synchronized: the result is ready once the stream reaches it.
 
     Raises
     ------
     TypeError
-        ``x`` is a host array (use ``K @ x``), not numeric, or the result type is not
-        supported.
+        ``x`` is a host array (use ``K @ x``), not numeric, the result type is not
+        supported, or ``stream`` is not a stream.
     ValueError
         Wrong shape, or ``x`` is on another device.
     RuntimeError
@@ -70,7 +101,8 @@ def apply_device(K, x, name="KMatrix @ x"):
     .. math:: y_p = t_{00} x_p + t_{01} x_q, \\qquad y_q = t_{10} x_p + t_{11} x_q,
 
     and the first ``rows`` entries of the result are returned; ``K.H @ x`` runs the same
-    kernels on the adjoint's twiddle.
+    kernels on the adjoint's twiddle.  The launches of each operator, dtype and batch
+    width are planned once and kept with the operator.
 
     Examples
     --------
@@ -95,78 +127,96 @@ def apply_device(K, x, name="KMatrix @ x"):
             "the complex operator of the same matrix, and take the real part"
         )
     cuda = cuda_module()
-    from . import plan
-    from ...kernels import cuda as kern
-
-    x = as_numba_array(x, cuda)
-    shape, dtype = _validate(K, x, name)
+    dev = current_device_id(cuda)
+    arr, reported = import_array(x, cuda)
+    check_same_device(arr, cuda, dev)
+    s = resolve_stream(stream, reported, cuda, dev)
+    shape, dtype = _validate(K, arr, name)
     rows = K.shape[0]
     n = K.internal_size
     k = 1 if len(shape) == 1 else shape[1]
-    out_shape = (rows,) if len(shape) == 1 else (rows, k)
     if n * k == 0:
-        return cuda.device_array(out_shape, dtype=dtype)
-    work = cuda.device_array(n * k, dtype=dtype)
+        out_shape = (rows,) if len(shape) == 1 else (rows, k)
+        empty = cuda.device_array(out_shape, dtype=dtype, stream=s)
+        return as_caller_type(on_stream(empty, s), x, stream is not None)
+    work = cuda.device_array(n * k, dtype=dtype, stream=s)
     if len(shape) == 2:
-        src = x
-    elif x.is_c_contiguous():
-        src = x.reshape(shape[0], 1)
+        src = arr
+    elif arr.is_c_contiguous():
+        src = arr.reshape(shape[0], 1)
     else:  # a strided vector has no 2-D view here: pad it into the work array first
+        from ...kernels import cuda as kern
+
         grid, block = plan.launch_shape(n)
-        kern.pad_kernel(1)[grid, block](x, work, shape[0])
+        device.configured(kern.pad_kernel(1), grid, block, s, 0)(arr, work, shape[0])
         src = None
-    _run_passes(K, work, k, dtype, src, shape[0])
-    if len(shape) == 1:
-        return work[:rows]
-    return work.reshape(n, k)[:rows]
+    _launches(K, dtype, k, dev)(work, s, src, shape[0])
+    result = work[:rows] if len(shape) == 1 else work.reshape(n, k)[:rows]
+    return as_caller_type(on_stream(result, s), x, stream is not None)
 
 
-def _run_passes(K, work, k, dtype, src=None, src_rows=0):
-    """``work <- E @ pad(src)`` (``src`` is ``work`` itself when None); ``work`` flat."""
-    from . import plan
-    from ...kernels import cuda as kern
-    from ...kernels import cuda_register as reg
+def _plan_constants():
+    return (plan.TILE_BYTES, plan.LANE_BYTES, plan.MAX_THREADS, plan.REGISTER_MIN_LANES,
+            plan.REGISTER_MIN_ENTRIES, plan.REGISTER_WIDE_ROWS, plan.REGISTER_WIDE_LANES)
 
-    tw = device_twiddle(K, dtype)
-    nblocks, m = K.twiddle.shape[:2]
-    n = 1 << m
-    k_sh = plan.ilog2_or_minus1(k)
-    work2d = work.reshape(n, k)
-    if plan.use_register_passes(m, k):
-        grid, block = plan.register_launch(n, k)
-        launch = _configured(reg.register_pass_kernel, grid, block, 0)
-        for i, p in enumerate(plan.plan_register_passes(nblocks, m)):
+
+class _Launches:
+    """The launches that apply every factor of one operator to ``(N, k)`` work of one
+    dtype: kernel, geometry and the arguments that do not change between calls."""
+
+    __slots__ = ("n", "k", "steps")
+
+    def __init__(self, K, dtype, k):
+        from ...kernels import cuda as kern
+        from ...kernels import cuda_register as reg
+
+        tw = device_twiddle(K, dtype)
+        nblocks, m = K.twiddle.shape[:2]
+        n = 1 << m
+        k_sh = plan.ilog2_or_minus1(k)
+        self.n, self.k = n, k
+        if plan.use_register_passes(m, k):
+            grid, block = plan.register_launch(n, k)
+            self.steps = tuple(
+                (reg.register_pass_kernel, grid, block, 0, (tw, p.f0, p.nf, m, p.L, k, k_sh))
+                for p in plan.plan_register_passes(nblocks, m)
+            )
+        else:
+            self.steps = tuple(
+                (kern.pass_kernel, p.grid, p.threads, p.shared,
+                 (tw, p.f0, p.nf, m, p.h, p.s, p.lb_sh, p.nph, p.n_lanes, k, k_sh))
+                for p in plan.plan_passes(nblocks, m, k, dtype.itemsize)
+            )
+
+    def __call__(self, work, stream, src=None, src_rows=0):
+        """``work <- E @ pad(src)`` (``src`` is ``work`` itself when None); ``work`` flat."""
+        n = self.n
+        work2d = work.reshape(n, self.k)
+        for i, (kernel, grid, block, shared, tail) in enumerate(self.steps):
             first = i == 0 and src is not None
-            launch(src if first else work2d, src_rows if first else n, work, tw,
-                   p.f0, p.nf, m, p.L, k, k_sh)
-        return
-    for i, p in enumerate(plan.plan_passes(nblocks, m, k, dtype.itemsize)):
-        first = i == 0 and src is not None
-        _configured(kern.pass_kernel, p.grid, p.threads, p.shared)(
-            src if first else work2d, src_rows if first else n, work, tw,
-            p.f0, p.nf, m, p.h, p.s, p.lb_sh, p.nph, p.n_lanes, k, k_sh,
-        )
+            device.configured(kernel, grid, block, stream, shared)(
+                src if first else work2d, src_rows if first else n, work, *tail
+            )
 
 
-_LAUNCHERS = {}
+# Planned launches per operator, dropped with it: {(dtype, k, device, constants): _Launches}
+_PLANNED = weakref.WeakKeyDictionary()
 
 
-def _configured(kernel, grid, block, shared):
-    """``kernel[grid, block, 0, shared]``, kept per geometry: configuring a launch builds
-    an object and checks the grid size on every call.  (The simulator's kernel object
-    stores its configuration in itself: not kept.)"""
-    if simulating():
-        return kernel[grid, block, 0, shared]
-    key = (kernel, grid, block, shared)
-    launch = _LAUNCHERS.get(key)
-    if launch is None:
-        if len(_LAUNCHERS) >= 1024:
-            _LAUNCHERS.clear()
-        launch = _LAUNCHERS[key] = kernel[grid, block, 0, shared]
-    return launch
+def _launches(K, dtype, k, device_id):
+    key = (dtype.str, k, device_id, _plan_constants())
+    per_op = _PLANNED.get(K)
+    if per_op is None:
+        per_op = _PLANNED[K] = {}
+    launches = per_op.get(key)
+    if launches is None:
+        if len(per_op) >= 64:
+            per_op.clear()
+        launches = per_op[key] = _Launches(K, dtype, k)
+    return launches
 
 
-def apply_internal(K, work):
+def apply_internal(K, work, stream=None):
     """Apply the internal ``N x N`` operator ``E`` of ``K`` in place: ``work <- E @ work``.
 
     The allocation-free core of :func:`apply_device`, for callers that keep their own
@@ -174,7 +224,8 @@ def apply_internal(K, work):
     (``N = K.internal_size``) whose dtype is one of the four supported ones and can
     hold ``K``'s entries (``numpy.result_type(K.dtype, work.dtype) == work.dtype``).
     ``K @ x`` equals ``apply_internal`` on ``x`` zero-padded to ``N`` rows, first ``rows``
-    rows kept.
+    rows kept.  ``stream`` as for :func:`apply_device` (by default the stream ``work``
+    reports).  Returns ``work`` itself.
 
     Notes
     -----
@@ -195,10 +246,13 @@ def apply_internal(K, work):
             f"apply_internal expects a device array; got a host {type(work).__name__}"
         )
     cuda = cuda_module()
-    work = as_numba_array(work, cuda)
+    dev = current_device_id(cuda)
+    arr, reported = import_array(work, cuda)
+    check_same_device(arr, cuda, dev)
+    s = resolve_stream(stream, reported, cuda, dev)
     n = K.internal_size
-    shape = tuple(int(s) for s in work.shape)
-    dtype = np.dtype(work.dtype)
+    shape = tuple(int(d) for d in arr.shape)
+    dtype = np.dtype(arr.dtype)
     if len(shape) not in (1, 2) or shape[0] != n:
         raise ValueError(
             f"apply_internal expects work of shape ({n},) or ({n}, k); got shape {shape}"
@@ -208,9 +262,9 @@ def apply_internal(K, work):
             f"apply_internal needs work of a supported dtype that holds {K.dtype} "
             f"entries; got {dtype}"
         )
-    if not work.is_c_contiguous():
+    if not arr.is_c_contiguous():
         raise ValueError("apply_internal expects a C-contiguous work array")
     k = 1 if len(shape) == 1 else shape[1]
     if n * k:
-        _run_passes(K, work.reshape(n * k), k, dtype)
+        _launches(K, dtype, k, dev)(arr.reshape(n * k), s)
     return work

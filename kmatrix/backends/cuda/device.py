@@ -9,9 +9,11 @@ __all__ = [
     "cuda_module",
     "check_kernel_support",
     "simulating",
-    "as_numba_array",
+    "current_device_id",
+    "check_same_device",
     "device_twiddle",
     "cached_twiddles",
+    "configured",
 ]
 
 import weakref
@@ -41,7 +43,13 @@ def is_available():
         return False
 
 
+_CUDA = []  # numba.cuda, once it was found usable
+
+
 def cuda_module():
+    """``numba.cuda``, after checking (once) that kernels can run here."""
+    if _CUDA:
+        return _CUDA[0]
     if not is_available():
         raise RuntimeError(
             "CUDA is not available: numba.cuda found no usable GPU (install the 'cuda' "
@@ -52,6 +60,7 @@ def cuda_module():
 
     if not simulating():
         check_kernel_support()
+    _CUDA.append(cuda)
     return cuda
 
 
@@ -81,33 +90,30 @@ def check_kernel_support():
     _kernel_support_checked = True
 
 
+_SIMULATING = []
+
+
 def simulating():
-    from numba.core.config import ENABLE_CUDASIM
+    """Whether numba.cuda is the CUDA simulator (fixed when numba is first imported)."""
+    if not _SIMULATING:
+        from numba.core.config import ENABLE_CUDASIM
 
-    return bool(ENABLE_CUDASIM)
+        _SIMULATING.append(bool(ENABLE_CUDASIM))
+    return _SIMULATING[0]
 
 
-def _current_device_id(cuda):
+def current_device_id(cuda):
+    """Ordinal of the current CUDA device (0 in the simulator)."""
     return getattr(cuda.get_current_device(), "id", 0)
 
 
-def as_numba_array(x, cuda):
-    """A Numba device array viewing ``x``'s memory (zero-copy), on the current device."""
-    if getattr(x, "__cuda_ndarray__", False) is True:
-        arr = x
-    elif simulating():
-        raise TypeError(
-            f"the CUDA simulator can only read Numba (simulated) device arrays; got "
-            f"{type(x).__name__}"
-        )
-    else:
-        arr = cuda.as_cuda_array(x)
+def check_same_device(arr, cuda, current):
+    """Raise ``ValueError`` when ``arr`` lives on another device than ``current``."""
     if not simulating():
-        _check_same_device(arr, cuda)
-    return arr
+        _check_same_device(arr, current)
 
 
-def _check_same_device(arr, cuda):
+def _check_same_device(arr, current):
     ptr = arr.__cuda_array_interface__["data"][0]
     if not ptr:
         return
@@ -123,7 +129,6 @@ def _check_same_device(arr, cuda):
         ) from None
     except Exception:  # noqa: BLE001 - a driver binding without this query: the launch
         return  # itself still fails with a CUDA error (not a crash) on foreign memory
-    current = _current_device_id(cuda)
     if ordinal != current:
         raise ValueError(
             f"the input lives on CUDA device {ordinal} but the current device is {current}; "
@@ -147,14 +152,36 @@ def device_twiddle(K, dtype):
 
     cuda = cuda_module()
     dtype = np.dtype(dtype)
-    key = (dtype.str, _current_device_id(cuda))
+    key = (dtype.str, current_device_id(cuda))
     per_op = _DEVICE_TWIDDLES.setdefault(K, {})
     tw = per_op.get(key)
     if tw is None:
-        tw = per_op[key] = cuda.to_device(device_twiddle_layout(K.twiddle, dtype))
+        tw = cuda.to_device(device_twiddle_layout(K.twiddle, dtype))
+        # once per operator: the copy is complete before work on any stream reads it
+        cuda.synchronize()
+        tw = per_op[key] = tw
     return tw
 
 
 def cached_twiddles(K):
     """The device copies of ``K``'s twiddles made so far, keyed by ``(dtype, device)``."""
     return dict(_DEVICE_TWIDDLES.get(K, {}))
+
+
+_LAUNCHERS = {}
+
+
+def configured(kernel, grid, block, stream, shared):
+    """``kernel[grid, block, stream, shared]``, kept per geometry and stream: configuring
+    a launch builds an object and checks the grid size on every call.  (The simulator's
+    kernel object stores its configuration in itself: not kept.)  Every launch of the
+    backend goes through here."""
+    if simulating():
+        return kernel[grid, block, stream, shared]
+    key = (kernel, grid, block, stream if type(stream) is int else int(stream), shared)
+    launch = _LAUNCHERS.get(key)
+    if launch is None:
+        if len(_LAUNCHERS) >= 1024:
+            _LAUNCHERS.clear()
+        launch = _LAUNCHERS[key] = kernel[grid, block, stream, shared]
+    return launch

@@ -5,19 +5,25 @@ __all__ = ["vjp_device", "TAPE_BYTES"]
 import numpy as np
 
 from ..._checks import apply_dtype, is_device_array
-from .device import as_numba_array, cuda_module, device_twiddle
+from . import buffers, device
+from .device import check_same_device, cuda_module, current_device_id, device_twiddle
+from .interop import as_caller_type, import_array, on_stream, order_after, resolve_stream
 
 _NUMERIC_KINDS = "biufc"
 # Device memory for the vjp's tape of factor inputs; larger batches run in column chunks.
 TAPE_BYTES = 1 << 30
 
 
-def _vjp_operand(a, name, first, want):
+def _require_device(a, name):
     if not is_device_array(a):
         raise TypeError(
             f"vjp_device expects device arrays; {name} is a host {type(a).__name__} "
             "(use kmatrix.vjp for host arrays)"
         )
+
+
+def _vjp_operand(a, name, first, want):
+    """Shape and dtype of the Numba view ``a`` of an operand, checked."""
     shape = tuple(int(s) for s in a.shape)
     dtype = np.dtype(a.dtype)
     if dtype.kind not in _NUMERIC_KINDS:
@@ -27,7 +33,7 @@ def _vjp_operand(a, name, first, want):
     return shape, dtype
 
 
-def vjp_device(K, X, G):
+def vjp_device(K, X, G, stream=None):
     r"""Vector-Jacobian product of ``Y = K @ X`` on the GPU; the twin of :func:`kmatrix.vjp`.
 
     Parameters
@@ -38,6 +44,10 @@ def vjp_device(K, X, G):
     G : device array, shape of ``K @ X``
         Gradient of a real loss ``L`` with respect to ``Y``; for complex ``Y``,
         ``G = dL/dRe(Y) + 1j * dL/dIm(Y)``.
+    stream : numba.cuda stream, int or object with ``__cuda_stream__``, optional
+        Where the work is enqueued; by default the stream ``X`` reports (see
+        :func:`kmatrix.cuda.apply_device`).  When ``G`` reports another stream, the
+        work waits for ``G``'s stream on the device (an event; the host does not wait).
 
     Returns
     -------
@@ -46,6 +56,11 @@ def vjp_device(K, X, G):
     dtwiddle : device array, shape and dtype of ``K.twiddle``
         ``dL/dRe(t) + 1j * dL/dIm(t)`` summed over the columns (the real part for a
         real ``K``).
+
+    Both are of ``X``'s array type (CuPy, torch or Numba, as for
+    :func:`kmatrix.cuda.apply_device`), freshly allocated; the tape and other scratch
+    memory are reused between calls on the same stream (:func:`kmatrix.cuda.free_buffers`
+    releases them).
 
     Notes
     -----
@@ -72,59 +87,77 @@ def vjp_device(K, X, G):
             "vjp_device: this operator has complex factors whose product is real "
             "(real_matrix); use K.astype(numpy.complex128) on the GPU, or kmatrix.vjp"
         )
+    _require_device(X, "X")
+    _require_device(G, "G")
+    cuda = cuda_module()
+    dev = current_device_id(cuda)
+    Xa, x_reported = import_array(X, cuda)
+    Ga, g_reported = import_array(G, cuda)
     rows, cols = K.shape
-    xshape, xdt = _vjp_operand(X, "X", cols, f"({cols},) or ({cols}, k)")
+    xshape, xdt = _vjp_operand(Xa, "X", cols, f"({cols},) or ({cols}, k)")
     want = (rows,) if len(xshape) == 1 else (rows, xshape[1])
-    gshape, gdt = _vjp_operand(G, "G", rows, str(want))
+    gshape, gdt = _vjp_operand(Ga, "G", rows, str(want))
     if gshape != want:
         raise ValueError(
             f"vjp_device expects G with the shape of K @ X, {want}; got shape {gshape}"
         )
     dtype = apply_dtype(K.dtype, xdt, gdt, name="vjp_device")
-    cuda = cuda_module()
     from . import plan
     from ...kernels import cuda as kern
     from ...kernels import cuda_grad as kgrad
 
-    X = as_numba_array(X, cuda)
-    G = as_numba_array(G, cuda)
+    check_same_device(Xa, cuda, dev)
+    check_same_device(Ga, cuda, dev)
+    s = resolve_stream(stream, x_reported, cuda, dev)
+    order_after(resolve_stream(None, g_reported, cuda, dev), s, cuda)
+
+    def launch(kernel, grid, block, shared=0):
+        return device.configured(kernel, grid, block, s, shared)
+
     n = K.internal_size
     nb, m = K.twiddle.shape[:2]
     nf = nb * m
     k = 1 if len(xshape) == 1 else xshape[1]
     tw = device_twiddle(K, dtype)
-    dtw = cuda.device_array(K.twiddle.shape, dtype=dtype)
+    cast = dtype != K.dtype
+    dtw = (buffers.take(cuda, dev, s, K.twiddle.shape, dtype) if cast
+           else cuda.device_array(K.twiddle.shape, dtype=dtype, stream=s))
     grid, block = plan.launch_shape(dtw.size)
-    kgrad.fill_zero[grid, block](dtw.reshape(dtw.size))
-    dx = cuda.device_array((cols, k), dtype=dtype)
+    launch(kgrad.fill_zero, grid, block)(dtw.reshape(dtw.size))
+    dx = cuda.device_array((cols, k), dtype=dtype, stream=s)
     kc = int(max(1, min(k, TAPE_BYTES // (nf * n * dtype.itemsize))))
-    tape = cuda.device_array((nf, n * kc), dtype=dtype) if k else None
-    g = cuda.device_array(n * kc, dtype=dtype)
+    tape = buffers.take(cuda, dev, s, (nf, n * kc), dtype) if k else None
+    g = buffers.take(cuda, dev, s, (n * kc,), dtype)
     for c0 in range(0, k, kc):
         w = min(kc, k - c0)
         x0 = tape[0, : n * w]
         grid, block = plan.launch_shape(n * w)
         if len(xshape) == 1:
-            kern.pad_kernel(1)[grid, block](X, x0, cols)
-            kern.pad_kernel(1)[grid, block](G, g[:n], rows)
+            launch(kern.pad_kernel(1), grid, block)(Xa, x0, cols)
+            launch(kern.pad_kernel(1), grid, block)(Ga, g[:n], rows)
         else:
-            kern.pad_kernel(2)[grid, block](X[:, c0 : c0 + w], x0, cols, w)
-            kern.pad_kernel(2)[grid, block](G[:, c0 : c0 + w], g[: n * w], rows, w)
+            launch(kern.pad_kernel(2), grid, block)(Xa[:, c0 : c0 + w], x0, cols, w)
+            launch(kern.pad_kernel(2), grid, block)(Ga[:, c0 : c0 + w], g[: n * w], rows, w)
         grid, block = plan.launch_shape(n // 2 * w)
+        forward = launch(kgrad.factor_forward, grid, block)
         for f in range(nf - 1):
-            kgrad.factor_forward[grid, block](tape[f, : n * w], tape[f + 1, : n * w], tw, f, m, w)
+            forward(tape[f, : n * w], tape[f + 1, : n * w], tw, f, m, w)
         bgrid, bblock, bshared = plan.backward_shape(n // 2, w)
+        backward = launch(kgrad.factor_backward, bgrid, bblock, bshared * dtype.itemsize)
         for f in range(nf - 1, -1, -1):
-            kgrad.factor_backward[bgrid, bblock, 0, bshared * dtype.itemsize](
-                tape[f, : n * w], g[: n * w], tw, dtw, f, m, w
-            )
+            backward(tape[f, : n * w], g[: n * w], tw, dtw, f, m, w)
         grid, block = plan.launch_shape(cols * w)
-        kgrad.copy_rows[grid, block](g[: n * w], dx, c0, w)
-    dx = dx.reshape(cols) if len(xshape) == 1 else dx
-    if dtype == K.dtype:
-        return dx, dtw
-    out = cuda.device_array(K.twiddle.shape, dtype=K.dtype)
-    grid, block = plan.launch_shape(out.size)
-    cast = kgrad.real_copy if K.dtype.kind != "c" else kgrad.cast_copy
-    cast[grid, block](dtw.reshape(dtw.size), out.reshape(out.size))
-    return dx, out
+        launch(kgrad.copy_rows, grid, block)(g[: n * w], dx, c0, w)
+    if tape is not None:
+        buffers.give_back(tape, dev, s)
+    buffers.give_back(g, dev, s)
+    dx = on_stream(dx.reshape(cols) if len(xshape) == 1 else dx, s)
+    if cast:
+        out = cuda.device_array(K.twiddle.shape, dtype=K.dtype, stream=s)
+        grid, block = plan.launch_shape(out.size)
+        copy = kgrad.real_copy if K.dtype.kind != "c" else kgrad.cast_copy
+        launch(copy, grid, block)(dtw.reshape(dtw.size), out.reshape(out.size))
+        buffers.give_back(dtw, dev, s)
+        dtw = out
+    given = stream is not None
+    return as_caller_type(dx, X, given), as_caller_type(on_stream(dtw, s), X, given)
