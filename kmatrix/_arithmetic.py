@@ -6,7 +6,9 @@ SciPy's lazy sum and product operators, exactly as SciPy does. A scaled K-matrix
 dtype SciPy reports for its scaled operators (:func:`kmatrix._checks.scaled_dtype`).
 """
 
-__all__ = ["Arithmetic"]
+__all__ = ["Arithmetic", "CostWarning", "warn_if_costlier"]
+
+import warnings
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
@@ -14,6 +16,56 @@ from scipy.sparse.linalg import LinearOperator
 from . import _algebra
 from ._checks import SUPPORTED_DTYPES, check_power, is_operator_scalar, scaled_dtype
 from ._realmatrix import all_real, complex_dtype
+
+
+# Below this many dense entries a K-matrix is always the costlier form (its factors
+# cover the padded size log2 N times); warning there would be noise.
+_COST_WARN_MIN_ENTRIES = 4096
+
+
+class CostWarning(UserWarning):
+    """A product or sum of K-matrices stores more numbers than its dense matrix.
+
+    Closure keeps every product and sum a K-matrix, but widths add and sums multiply the
+    internal size, so a long composition can cost more than the dense matrix it
+    represents. Issued (once per line of code, Python's default) for operators of at
+    least 4096 entries; :meth:`KMatrix.describe` shows both costs.
+
+    Examples
+    --------
+    >>> import warnings, numpy as np, kmatrix as km
+    >>> A = km.random(64, width=3, rng=0)      # 4608 parameters; dense: 4096
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     B = A @ A                            # width 6: 9216 parameters
+    >>> [w.category.__name__ for w in caught]
+    ['CostWarning']
+    """
+
+
+def warn_if_costlier(K, what):
+    """Warn (once per call site) when ``K`` has more parameters than its dense matrix."""
+    dense = K.shape[0] * K.shape[1]
+    if dense >= _COST_WARN_MIN_ENTRIES and K.nparams > dense:
+        warnings.warn(
+            f"{what} gives a K-matrix {K.shape[0]}x{K.shape[1]} in (BB*)^{K.width}_"
+            f"{K.expansion:g} with {K.nparams} parameters, {K.nparams / dense:.3g}x the "
+            f"{dense} of the dense matrix (K.describe() shows both costs)",
+            CostWarning, stacklevel=_caller_level(),
+        )
+    return K
+
+
+def _caller_level():
+    """``stacklevel`` of the first frame outside kmatrix (the user's line)."""
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    frame, level = sys._getframe(1), 1
+    while frame is not None and os.path.abspath(frame.f_code.co_filename).startswith(here):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 class Arithmetic:
@@ -44,8 +96,9 @@ class Arithmetic:
     def _compose_with(self, other):
         """``K @ other`` for a ``LinearOperator``: a K-matrix when ``other`` is one."""
         if isinstance(other, Arithmetic):
-            return self._from_owned(*_algebra.compose(self._pair(), other._pair()),
-                                    real_matrix=all_real(self, other))
+            return warn_if_costlier(
+                self._from_owned(*_algebra.compose(self._pair(), other._pair()),
+                                 real_matrix=all_real(self, other)), "the product")
         return LinearOperator.dot(self, other)
 
     def __truediv__(self, other):
@@ -63,14 +116,16 @@ class Arithmetic:
 
     def __add__(self, other):
         if isinstance(other, Arithmetic):
-            return self._from_owned(*_algebra.ksum([self._pair(), other._pair()]),
-                                    real_matrix=all_real(self, other))
+            return warn_if_costlier(
+                self._from_owned(*_algebra.ksum([self._pair(), other._pair()]),
+                                 real_matrix=all_real(self, other)), "the sum")
         return LinearOperator.__add__(self, other)
 
     def __radd__(self, other):
         if isinstance(other, Arithmetic):
-            return self._from_owned(*_algebra.ksum([other._pair(), self._pair()]),
-                                    real_matrix=all_real(self, other))
+            return warn_if_costlier(
+                self._from_owned(*_algebra.ksum([other._pair(), self._pair()]),
+                                 real_matrix=all_real(self, other)), "the sum")
         if np.isscalar(other) and other == 0:  # so that builtin sum([...]) works
             return self
         return NotImplemented

@@ -1,5 +1,7 @@
 """Closure rules: km.sum / A + B / A - B and km.kron against the dense oracle, with certificates."""
 
+import warnings
+
 import numpy as np
 import pytest
 from hypothesis import given, strategies as st
@@ -176,3 +178,18 @@ def test_sparse_times_dft_plus_low_rank(args):
     e_dft = (max(2, n) if n & (n - 1) == 0 else max(2, _pow2(2 * n - 1))) / n
     e_low = _pow2(max(U.shape[1], 1)) * max(2, _pow2(n)) / n
     assert_certificate(K, width=6, expansion=2 * max(e_sparse, e_dft, e_low))
+
+
+def test_composition_costlier_than_dense_warns_naming_both_costs():
+    import scipy.sparse as sp
+
+    n = 256
+    S = km.sparse(sp.random(n, n, density=0.05, random_state=0))
+    F, P = km.dft(n), km.permutation(np.random.default_rng(0).permutation(n))
+    with pytest.warns(km.CostWarning, match=r"parameters, .*x the 65536 of the dense matrix"):
+        K = S @ F + P
+    assert K.nparams > n * n and f"dense: {n * n}" in K.describe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # cheaper than dense: silent
+        F @ P
+        F + F
