@@ -40,7 +40,7 @@ _READ_ERRORS = (
 _REAL_KEY = "real_matrix"
 
 
-def save(file, K):
+def save(file, K) -> None:
     """Save ``K`` to ``file`` (a path or a binary file object) as ``.npz``.
 
     The archive holds ``format`` ("kmatrix"), ``version``, ``twiddle`` and ``shape``,
@@ -76,7 +76,7 @@ def save(file, K):
     )
 
 
-def load(file):
+def load(file) -> KMatrix:
     """Load a K-matrix saved by :func:`save`; the file is validated, never unpickled.
 
     Parameters

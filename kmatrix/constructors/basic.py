@@ -20,7 +20,7 @@ from .._operator import KMatrix
 _INITS = ("randn", "ortho", "identity")
 
 
-def identity(n, dtype=np.float64):
+def identity(n, dtype=np.float64) -> KMatrix:
     """Identity operator of size ``n`` as a K-matrix, width 1, expansion 1 (padded otherwise).
 
     Examples
@@ -36,7 +36,7 @@ def identity(n, dtype=np.float64):
     return KMatrix(identity_twiddle(2, log2_exact(big), dtype), (n, n))
 
 
-def diag(d):
+def diag(d) -> KMatrix:
     """Diagonal operator ``numpy.diag(d)`` as a K-matrix (width 1).
 
     The diagonal sits in the first factor (stride N/2) of the first block; every other
@@ -83,7 +83,7 @@ def _haar_unitary_2x2(rng, count, complex_):
     return q * ph[:, None, :]
 
 
-def random(shape, *, width=1, expansion=1, dtype=np.float64, init="ortho", rng=None):
+def random(shape, *, width=1, expansion=1, dtype=np.float64, init="ortho", rng=None) -> KMatrix:
     """Random K-matrix in ``(BB*)^width_expansion``.
 
     Parameters

@@ -136,7 +136,7 @@ def _layers(n, terms, depth, zero, outputs):
     return mats
 
 
-def from_circuit(n, gates, outputs, dtype=None):
+def from_circuit(n, gates, outputs, dtype=None) -> KMatrix:
     """The linear map computed by an arithmetic circuit, as a K-matrix (Theorem 1).
 
     Parameters

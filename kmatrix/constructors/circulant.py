@@ -137,7 +137,7 @@ def _embedded_toeplitz(col, row, dtype, names, real):
     return KMatrix._from_owned(_finite(tw, names), (col.size, row.size), real_matrix=real)
 
 
-def circulant(c):
+def circulant(c) -> KMatrix:
     """Circulant matrix ``scipy.linalg.circulant(c)`` (first column ``c``) as a K-matrix.
 
     Parameters
@@ -191,7 +191,7 @@ def circulant(c):
     return _embedded_toeplitz(c, row, dtype, "c is", real)
 
 
-def toeplitz(c, r=None):
+def toeplitz(c, r=None) -> KMatrix:
     """Toeplitz matrix ``scipy.linalg.toeplitz(c, r)`` as a K-matrix.
 
     Parameters
@@ -243,7 +243,7 @@ def toeplitz(c, r=None):
     return _embedded_toeplitz(c, r, _operator_dtype(c, r, name="c and r"), "c or r is", _is_real(c, r))
 
 
-def convolution(h, n, mode="full"):
+def convolution(h, n, mode="full") -> KMatrix:
     """The operator ``x -> numpy.convolve(h, x, mode)`` (or the circular convolution) on length ``n``.
 
     Parameters

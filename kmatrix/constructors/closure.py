@@ -19,7 +19,7 @@ def _check_kmatrix(x, name):
     return x
 
 
-def ksum(terms):
+def ksum(terms) -> KMatrix:
     """Sum of K-matrices as one K-matrix (exported as ``kmatrix.sum``; ``A + B`` uses it).
 
     Parameters
@@ -87,7 +87,7 @@ def ksum(terms):
     return KMatrix(tw, shape, real_matrix=real)
 
 
-def kron(A, B):
+def kron(A, B) -> KMatrix:
     """Kronecker product ``numpy.kron(A, B)`` of two K-matrices, as a K-matrix.
 
     Parameters

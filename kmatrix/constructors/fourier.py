@@ -19,7 +19,7 @@ from .circulant import circulant_twiddle, toeplitz_column
 _NORMS = ("backward", "ortho", "forward")
 
 
-def hadamard(n, normalized=False, dtype=np.float64):
+def hadamard(n, normalized=False, dtype=np.float64) -> KMatrix:
     """Sylvester-Hadamard matrix ``scipy.linalg.hadamard(n)`` as a K-matrix.
 
     Parameters
@@ -195,7 +195,7 @@ def _bluestein(n, sign, total, dtype):
     return KMatrix(tw.astype(dtype), (n, n))
 
 
-def dft(n, norm="backward", dtype=np.complex128):
+def dft(n, norm="backward", dtype=np.complex128) -> KMatrix:
     """Discrete Fourier transform: ``dft(n, norm) @ x == numpy.fft.fft(x, axis=0, norm=norm)``.
 
     Parameters
@@ -248,7 +248,7 @@ def dft(n, norm="backward", dtype=np.complex128):
     return _fourier(n, norm, dtype, inverse=False)
 
 
-def idft(n, norm="backward", dtype=np.complex128):
+def idft(n, norm="backward", dtype=np.complex128) -> KMatrix:
     """Inverse DFT: ``idft(n, norm) @ x == numpy.fft.ifft(x, axis=0, norm=norm)``.
 
     Same construction and certificate as :func:`dft` with the conjugate roots:

@@ -29,7 +29,7 @@ def _as_factor(x, name):
     return x
 
 
-def low_rank(U, V):
+def low_rank(U, V) -> KMatrix:
     """The low-rank operator ``U @ V.conj().T`` as a K-matrix.
 
     Parameters

@@ -48,7 +48,7 @@ def _separable(shape, one_d, norm, dtype):
     return KMatrix._from_owned(tw, kshape)
 
 
-def dftn(shape, norm=None, dtype=np.complex128):
+def dftn(shape, norm=None, dtype=np.complex128) -> KMatrix:
     """n-D DFT on flattened arrays: ``dftn(x.shape, norm) @ x.ravel() == numpy.fft.fftn(x, norm=norm).ravel()``.
 
     Parameters
@@ -89,7 +89,7 @@ def dftn(shape, norm=None, dtype=np.complex128):
     return _separable(shape, dft, norm, dtype)
 
 
-def idftn(shape, norm=None, dtype=np.complex128):
+def idftn(shape, norm=None, dtype=np.complex128) -> KMatrix:
     """n-D inverse DFT on flattened arrays: ``idftn(x.shape, norm) @ x.ravel() == numpy.fft.ifftn(x, norm=norm).ravel()``.
 
     Same construction and certificate as :func:`dftn`, from :func:`kmatrix.idft`.
@@ -137,7 +137,7 @@ def _injection(positions, size, cols, dtype):
     )
 
 
-def convolution2d(h, shape, mode="full"):
+def convolution2d(h, shape, mode="full") -> KMatrix:
     """The operator ``x -> scipy.signal.convolve2d(x, h, mode)`` on flattened ``x`` of ``shape``.
 
     Parameters

@@ -53,7 +53,7 @@ def _check_perm(p, dtype):
     return arr
 
 
-def permutation(p, dtype=np.float64):
+def permutation(p, dtype=np.float64) -> KMatrix:
     """Permutation operator ``x -> x[p]`` as an exact K-matrix in ``BB*``.
 
     Parameters
@@ -102,7 +102,7 @@ def permutation(p, dtype=np.float64):
     return KMatrix._from_owned(permutation_twiddle(p, dtype), (p.size, p.size))
 
 
-def bit_reversal(n, dtype=np.float64):
+def bit_reversal(n, dtype=np.float64) -> KMatrix:
     """Bit-reversal permutation of size ``n`` (a power of two) as a K-matrix.
 
     ``(P x)_i = x_{r(i)}`` where ``r(i)`` reverses the ``log2(n)`` bits of ``i``: the

@@ -10,8 +10,10 @@ __all__ = ["dct", "dst", "idct", "idst", "dctn", "dstn", "idctn", "idstn", "dht"
 
 import numpy as np
 
-from .._checks import check_choice_int, check_dtype, check_norm, check_optional_bool, check_size
-from .._checks import shape_tuple
+from .._checks import (
+    check_choice_int, check_dtype, check_norm, check_optional_bool, check_size, shape_tuple,
+)
+from .._operator import KMatrix
 from .closure import kron
 from .trig import trig_operator
 
@@ -49,7 +51,7 @@ def _transform(kind, n, type_, norm, orthogonalize, dtype, inverse=False):
     return K if dtype == np.float64 else K.astype(dtype)
 
 
-def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002 - SciPy's name
+def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002 - SciPy's name
     """Discrete cosine transform: ``dct(n, ...) @ x == scipy.fft.dct(x, ..., axis=0)``.
 
     Parameters
@@ -111,7 +113,7 @@ def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A0
     return _transform("dct", n, type, norm, orthogonalize, dtype)
 
 
-def dst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
+def dst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
     """Discrete sine transform: ``dst(n, ...) @ x == scipy.fft.dst(x, ..., axis=0)``.
 
     Parameters are those of :func:`dct`; every type accepts every ``n >= 1``.
@@ -143,7 +145,7 @@ def dst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A0
     return _transform("dst", n, type, norm, orthogonalize, dtype)
 
 
-def idct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
+def idct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
     """Inverse DCT: ``idct(n, ...) @ x == scipy.fft.idct(x, ..., axis=0)``.
 
     The DCT of the inverse type (1 -> 1, 2 -> 3, 3 -> 2, 4 -> 4) with the norm words
@@ -159,7 +161,7 @@ def idct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A
     return _transform("dct", n, type, norm, orthogonalize, dtype, inverse=True)
 
 
-def idst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
+def idst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
     """Inverse DST: ``idst(n, ...) @ x == scipy.fft.idst(x, ..., axis=0)``.
 
     See :func:`idct`; same certificate as :func:`dst`.
@@ -182,7 +184,7 @@ def _transform_n(one_d, shape, type_, norm, orthogonalize, dtype):
     return K
 
 
-def dctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
+def dctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
     """n-D DCT of a row-major flattened array: ``dctn(x.shape) @ x.ravel() == dctn(x).ravel()``.
 
     ``dctn(x)`` is :func:`scipy.fft.dctn` over every axis.
@@ -212,7 +214,7 @@ def dctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noq
     return _transform_n(dct, shape, type, norm, orthogonalize, dtype)
 
 
-def dstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
+def dstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
     """n-D DST of a row-major flattened array (see :func:`dctn`).
 
     Examples
@@ -225,7 +227,7 @@ def dstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noq
     return _transform_n(dst, shape, type, norm, orthogonalize, dtype)
 
 
-def idctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
+def idctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
     """n-D inverse DCT: ``idctn(x.shape) @ x.ravel() == scipy.fft.idctn(x).ravel()``.
 
     Examples
@@ -238,7 +240,7 @@ def idctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # no
     return _transform_n(idct, shape, type, norm, orthogonalize, dtype)
 
 
-def idstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # noqa: A002
+def idstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
     """n-D inverse DST: ``idstn(x.shape) @ x.ravel() == scipy.fft.idstn(x).ravel()``.
 
     Examples
@@ -251,7 +253,7 @@ def idstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64):  # no
     return _transform_n(idst, shape, type, norm, orthogonalize, dtype)
 
 
-def dht(n, norm=None, dtype=np.float64):
+def dht(n, norm=None, dtype=np.float64) -> KMatrix:
     """Discrete Hartley transform ``H[k, j] = cas(2 pi k j / n) = cos(.) + sin(.)``.
 
     Parameters

@@ -80,7 +80,7 @@ def _fill(first, n):
     return np.concatenate([first, np.flatnonzero(rest)]).astype(np.intp)
 
 
-def sparse(S, dtype=None):
+def sparse(S, dtype=None) -> KMatrix:
     """Sparse matrix ``S`` as a K-matrix of width at most 4.
 
     Parameters

@@ -62,7 +62,7 @@ def _canonical_blocks(blocks, increasing_stride, dtype):
 
 
 def from_torch_butterfly(twiddle, increasing_stride=True, in_size=None, out_size=None,
-                         dtype=None, nblocks=None, complex=None):  # noqa: A002 - torch's word
+                         dtype=None, nblocks=None, complex=None) -> KMatrix:  # noqa: A002 - torch's word
     """The matrix of a torch_butterfly ``Butterfly`` module (without bias) as a K-matrix.
 
     Parameters

@@ -69,7 +69,7 @@ def _is_pow2(v):
     return v >= 2 and v & (v - 1) == 0
 
 
-def trig_operator(kind, type_, n, row_scale, col_scale):
+def trig_operator(kind, type_, n, row_scale, col_scale) -> KMatrix:
     """The real K-matrix ``diag(row_scale) C diag(col_scale)`` of ``_SPEC[kind, type_]``.
 
     Returns a complex128 :class:`KMatrix` flagged ``real_matrix`` (see the module notes).

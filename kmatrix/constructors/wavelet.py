@@ -24,7 +24,7 @@ def _output_order(m, level):
     return np.concatenate(parts).astype(np.intp)
 
 
-def haar(n, level=None, dtype=np.float64):
+def haar(n, level=None, dtype=np.float64) -> KMatrix:
     """Orthonormal Haar wavelet analysis ``x -> [a_L, d_L, d_{L-1}, ..., d_1]`` as a K-matrix.
 
     Equals ``numpy.concatenate(pywt.wavedec(x, "haar", mode="periodization", level=L))``.
