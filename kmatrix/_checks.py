@@ -11,6 +11,7 @@ __all__ = [
     "check_dtype",
     "value_dtype",
     "apply_dtype",
+    "as_int",
     "check_size",
     "check_workers",
     "shape_pair",
@@ -113,14 +114,19 @@ def apply_dtype(op_dtype, *x_dtypes, name="KMatrix @ x"):
     return out
 
 
+def as_int(v, name, what="an integer"):
+    """``v`` as a Python int; ``TypeError`` naming ``name`` for non-integers and bools."""
+    if isinstance(v, (bool, np.bool_)):
+        raise TypeError(f"{name} must be {what}; got {v!r}")
+    try:
+        return operator.index(v)
+    except TypeError:
+        raise TypeError(f"{name} must be {what}; got {type(v).__name__}") from None
+
+
 def check_size(n, name="n", minimum=1):
     """``n`` as an int ``>= minimum``; ``TypeError`` for non-integers (bools included)."""
-    if isinstance(n, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer; got {n!r}")
-    try:
-        n = operator.index(n)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer; got {type(n).__name__}") from None
+    n = as_int(n, name)
     if n < minimum:
         raise ValueError(f"{name} must be >= {minimum}; got {n}")
     return n
@@ -129,12 +135,7 @@ def check_size(n, name="n", minimum=1):
 def check_workers(workers, cores, name="workers"):
     """A thread count as scipy.fft reads ``workers``: an int ``>= 1`` as given, or ``-k``
     (``1 <= k <= cores``) for ``cores + 1 - k``, so ``-1`` is all ``cores``."""
-    if isinstance(workers, (bool, np.bool_)):
-        raise TypeError(f"{name} must be an integer; got {workers!r}")
-    try:
-        workers = operator.index(workers)
-    except TypeError:
-        raise TypeError(f"{name} must be an integer or None; got {workers!r}") from None
+    workers = as_int(workers, name, "an integer or None")
     if workers == 0:
         raise ValueError(f"{name} must be a positive or a negative integer; got 0")
     if workers < 0:

@@ -332,6 +332,8 @@ def test_one_dtype_rule_for_values(name, a, b):
     b = b if two else a
     want = _rule(a, b)
     build = _VALUE_CONSTRUCTORS.get(name) or _SPECTRAL[name]
+    if name == "sparse (scipy)" and np.dtype(a) == np.float16:
+        return  # SciPy's sparse arrays cannot hold float16 values
     if want is None:
         with pytest.raises(TypeError, match="longdouble|float128|float96"):
             build(a, b)

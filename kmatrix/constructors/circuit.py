@@ -3,25 +3,19 @@
 __all__ = ["from_circuit"]
 
 import numbers
-import operator
 
 import numpy as np
 import scipy.sparse
 
 from .. import _algebra
-from .._checks import check_dtype, check_size, value_dtype
+from .._checks import as_int, check_dtype, check_size, value_dtype
 from .._operator import KMatrix
 from .sparse import sparse
 
 
 def _wire(w, g, name, n):
     """Wire index ``w`` read by gate ``g``: an int that exists before wire ``n + g``."""
-    if isinstance(w, (bool, np.bool_)):
-        raise TypeError(f"gates[{g}]: {name} must be an integer wire index; got {w!r}")
-    try:
-        w = operator.index(w)
-    except TypeError:
-        raise TypeError(f"gates[{g}]: {name} must be an integer wire index; got {w!r}") from None
+    w = as_int(w, f"gates[{g}]: {name}", "an integer wire index")
     if not 0 <= w < n + g:
         raise ValueError(
             f"gates[{g}] refers to wire {w}, which does not exist yet: gate {g} creates wire "
@@ -54,12 +48,7 @@ def _parse(n, gates, outputs):
         raise TypeError(f"outputs must be a sequence of wire indices; got {type(outputs).__name__}")
     outs = []
     for k, w in enumerate(outputs):
-        if isinstance(w, (bool, np.bool_)):
-            raise TypeError(f"outputs[{k}] must be an integer wire index; got {w!r}")
-        try:
-            w = operator.index(w)
-        except TypeError:
-            raise TypeError(f"outputs[{k}] must be an integer wire index; got {w!r}") from None
+        w = as_int(w, f"outputs[{k}]", "an integer wire index")
         if not 0 <= w < total:
             raise ValueError(f"outputs[{k}] = {w} is not a wire: the circuit has wires 0..{total - 1}")
         outs.append(w)
