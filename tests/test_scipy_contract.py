@@ -89,6 +89,9 @@ def outcome(f, *args):
         (w.category, str(w.message), w.filename)
         for w in rec
         if not issubclass(w.category, PendingDeprecationWarning)  # numpy.matrix itself
+        # floating-point flags raised inside BLAS on finite input (the values are
+        # compared separately): they depend on the BLAS kernel, not on the contract
+        and not (issubclass(w.category, RuntimeWarning) and "encountered in" in str(w.message))
     ]
     return res, exc, seen
 
