@@ -14,7 +14,7 @@ import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
 from . import _algebra
-from ._checks import SUPPORTED_DTYPES, check_power, is_operator_scalar, scaled_dtype
+from ._checks import SCIPY_BATCHES, SUPPORTED_DTYPES, check_power, is_operator_scalar, scaled_dtype
 from ._realmatrix import all_real, complex_dtype
 
 
@@ -148,7 +148,8 @@ class Arithmetic:
         if not np.isscalar(p) and not (isinstance(p, np.ndarray) and p.ndim == 0):
             return NotImplemented
         if self.shape[0] != self.shape[1]:
-            raise ValueError(f"square LinearOperator expected, got {self!r}")
+            core = "core-dimensions of " if SCIPY_BATCHES else ""  # SciPy 1.18's wording
+            raise ValueError(f"square {core}LinearOperator expected, got {self!r}")
         k = check_power(p.item() if isinstance(p, np.ndarray) else p)
         return self._from_owned(*_algebra.power(self._pair(), k), real_matrix=self.real_matrix)
 
