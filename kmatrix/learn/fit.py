@@ -32,12 +32,12 @@ _METHODS = ("lbfgs", "adam")
 # factors: the phase gauge then finds real factors close enough for the real
 # orthogonal polish to converge (measured at sizes 32-256).
 REALIFY_AT = 1e-3
-# A unitary stage still above relative error 0.1 after 200 iterations sits in a local
-# minimum (measured at sizes 32-256: converging runs are below 0.02 by then, stuck
-# ones stay near 0.3) and starts again from a new random point, at most
-# UNITARY_TRIES times in all.
-STALL = (200, 0.1)
-UNITARY_TRIES = 3
+# A unitary stage above relative error 0.1 at iteration 200, or 0.02 at iteration
+# 400, sits in a local minimum (measured at sizes 32-256: converging runs are near
+# 0.015 at 200 and 0.007 at 300, stuck ones stay at 0.08-0.3) and starts again from
+# a new random point, at most UNITARY_TRIES times in all.
+STALL = ((200, 0.1), (400, 0.02))
+UNITARY_TRIES = 6
 
 
 @dataclass
@@ -118,7 +118,7 @@ def fit(
     lr=1e-2,
     batch_size=None,
     relax="auto",
-    permutation=None,
+    permutation="auto",
     restarts=None,
 ):
     r"""Fit a K-matrix in ``(BB*)^width_expansion`` to a target or to data pairs.
@@ -138,15 +138,24 @@ def fit(
         (or the data's) values by the one dtype rule (:doc:`/guide/dtypes`: booleans and
         integers give float64, float16 gives float32, extended precision is refused).
         The optimization itself runs in float64 / complex128.
-    init : {"randn", "ortho", "identity"}, KMatrix or ndarray, optional
+    init : {"auto", "randn", "ortho", "identity", "match"}, KMatrix or ndarray, optional
         Starting point: a named random/identity init (as in :func:`kmatrix.random`,
         rescaled so that ``||K X|| = ||Y||``), a KMatrix with the right twiddle shape
         (``parametrization="free"`` only), or a parameter array of the
         parametrization's shape. ``"ortho"`` starts from a well-conditioned operator
         and recovers structured targets far more often than ``"randn"`` (the DFT of
         size 256 with the bit reversal given: 2 of 2 seeds in under 200 iterations,
-        against 0 of 2 in 5000). Default ``"randn"``, and ``"ortho"`` with
-        ``permutation="learn"``.
+        against 0 of 2 in 5000). ``"match"`` (``parametrization="permutation"``, square
+        power-of-two data) pairs the rows of ``Y`` with the rows of ``X`` of largest
+        cosine similarity and starts from the soft swaps that route that pairing
+        (:mod:`kmatrix.learn.routing`); the fit learns from there. Default
+        ``"auto"``: for a free fit of square power-of-two data that are orthogonal or
+        unitary up to scale (``Y^H Y = c^2 X^H X``), an *orthogonal start*: a unitary
+        fit (restarted from a new random point when it stalls in a local minimum),
+        brought to real rotations and reflections for real data and polished there,
+        then in the free parametrization if still above ``tol``; otherwise
+        ``"randn"``; ``"match"`` for a permutation fit of square power-of-two data;
+        ``"ortho"`` with ``permutation="learn"``.
     method : {"lbfgs", "adam"}, default "lbfgs"
         L-BFGS (``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``) or Adam.
     max_iter : int, default 1000
@@ -177,6 +186,18 @@ def fit(
         determinant without becoming singular, which traps real fits in local minima;
         complex ones can. ``"auto"`` relaxes real free fits that start from a named
         init (not from a warm start).
+    permutation : {"auto", "learn", None}, default "auto"
+        ``"learn"``: fit ``K @ P`` with ``P`` a learned permutation of the input
+        coordinates (:mod:`kmatrix.learn.structure`; ``cols`` a power of two), with
+        ``restarts`` (default 8). ``"auto"``: the plain fit first; if it stops above
+        ``tol`` and the target is a square power-of-two matrix or operator fitted with
+        ``parametrization="free"``, also the learned permutation, and the better of the
+        two is returned. The second attempt costs seconds to a minute at sizes up to 64
+        (more for larger sizes); ``None`` never learns a permutation.
+    restarts : int, optional
+        Independent fits from seeds drawn from ``rng``, on threads; the best is
+        returned, all are kept in ``FitResult.restarts``. Default 1 (8 with a learned
+        permutation).
 
     Returns
     -------
@@ -204,8 +225,34 @@ def fit(
     (True, True, dtype('float64'))
     """
     t_start = time.perf_counter()
-    if permutation is not None and permutation != "learn":
-        raise ValueError(f"permutation must be None or 'learn'; got {permutation!r}")
+    if permutation is not None and permutation not in ("auto", "learn"):
+        raise ValueError(f"permutation must be 'auto', 'learn' or None; got {permutation!r}")
+    if permutation == "auto":
+        common = dict(
+            width=width, expansion=expansion, dtype=dtype, init=init, method=method,
+            max_iter=max_iter, tol=tol, callback=callback, progress=progress,
+            parametrization=parametrization, probes=probes, lr=lr, batch_size=batch_size,
+            relax=relax, restarts=restarts,
+        )
+        res = fit(target, X=X, Y=Y, rng=rng, permutation=None, **common)
+        rows, cols = res.kmatrix.shape
+        if (
+            res.converged
+            or target is None
+            or parametrization != "free"
+            or rows != cols
+            or cols & (cols - 1)
+            or "stopped by callback" in res.message
+        ):
+            return res
+        # The plain fit did not reach tol: learn the input permutation too.
+        alt = fit(target, rng=rng, permutation="learn", **common)
+        best = alt if alt.rel_error < res.rel_error else res
+        return replace(
+            best,
+            message=("plain fit: " if best is res else "learned permutation: ") + best.message,
+            seconds=time.perf_counter() - t_start,
+        )
     learn = permutation == "learn"
     restarts = (8 if learn else 1) if restarts is None else positive_int(restarts, "restarts")
     if init is None or (isinstance(init, str) and init == "auto"):
@@ -325,8 +372,8 @@ def fit(
     def stage(p, obj, theta, goal=tol, scale=1.0, stall=None):
         """One optimizer run to relative error ``goal``; returns the final parameters.
 
-        ``stall=(k, level)`` abandons the run if it is still above ``level`` after
-        ``k`` iterations (``state["why"]`` then starts with "stalled")."""
+        ``stall=[(k, level), ...]`` abandons the run if it is above ``level`` at
+        iteration ``k`` (``state["why"]`` then starts with "stalled")."""
         def after_iteration(it, th, rel):
             history.append(rel)
             bar.update(state["done"] + it, rel)
@@ -341,7 +388,7 @@ def fit(
                 state["why"] = "stopped by callback"
             elif rel <= goal:
                 state["why"] = f"relative error {rel:.3g} <= tol"
-            elif stall is not None and it >= stall[0] and rel > stall[1]:
+            elif stall is not None and any(it == k and rel > lvl for k, lvl in stall):
                 state["why"] = f"stalled at relative error {rel:.3g} after {it} iterations"
             return state["why"] is not None
 
@@ -462,7 +509,7 @@ def _restarted(learn, restarts, target, X, Y, rng, tol, t_start, kwargs):
         inner["callback"] = lambda it, K, rel: bool(
             (user is not None and user(it, K, rel)) or stop.is_set()
         )
-        return fit(target, X=X, Y=Y, rng=seed, restarts=1, **inner)
+        return fit(target, X=X, Y=Y, rng=seed, restarts=1, permutation=None, **inner)
 
     best, results = run_restarts(fit_one, restarts, rng, tol)
     return replace(best, restarts=results, seconds=time.perf_counter() - t_start)
