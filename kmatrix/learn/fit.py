@@ -243,6 +243,8 @@ def fit(
             or rows != cols
             or cols & (cols - 1)
             or "stopped by callback" in res.message
+            # The same optimizer settings would diverge again.
+            or "diverged" in res.message
         ):
             return res
         # The plain fit did not reach tol: learn the input permutation too.
