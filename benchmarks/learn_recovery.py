@@ -8,12 +8,18 @@ size): success rate, median relative error, median seconds. Transforms, all of s
 
 dft, dct2, dst2, hadamard, hartley, conv (circular convolution with a random
 Gaussian filter), legendre (Legendre polynomials at the Chebyshev nodes, rows
-normalized), gaussian (i.i.d. normal entries; the unstructured control).
+normalized), gaussian (i.i.d. normal entries; the unstructured control), teacher
+(a width-1 ``km.random(n, rng=seed)``, one per seed).
+
+Modes: ``learn`` (``permutation="learn"``), ``plain`` (``permutation=None``: ``K``
+alone) and ``auto`` (``fit``'s default: the plain fit, then the learned permutation
+if the plain fit stops above the threshold).
 
 Usage (run in parts and merge the JSON files)::
 
     python benchmarks/learn_recovery.py --transforms dft,hadamard --sizes 8,16 --seeds 3
     python benchmarks/learn_recovery.py --sizes 8..1024 --seeds 10 --json out.json
+    python benchmarks/learn_recovery.py --transforms teacher --sizes 32..256 --mode auto
 """
 
 import os
@@ -36,11 +42,16 @@ sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import kmatrix as km  # noqa: E402
 
 SUCCESS = 1e-6
-TRANSFORMS = ("dft", "dct2", "dst2", "hadamard", "hartley", "conv", "legendre", "gaussian")
+TRANSFORMS = (
+    "dft", "dct2", "dst2", "hadamard", "hartley", "conv", "legendre", "gaussian", "teacher"
+)
 
 
-def transform(name, n):
-    """Dense ``n x n`` matrix of ``name`` (filters and Gaussian entries from seed 1234)."""
+def transform(name, n, seed=0):
+    """Dense ``n x n`` matrix of ``name`` (filters and Gaussian entries from seed 1234;
+    the teacher from ``seed``)."""
+    if name == "teacher":
+        return km.random(n, rng=seed).toarray()
     eye = np.eye(n)
     rng = np.random.default_rng(1234)
     if name == "dft":
@@ -74,8 +85,7 @@ def parse_sizes(text):
 
 def run_one(T, seed, mode, width):
     kw = dict(rng=seed, tol=SUCCESS, width=width)
-    if mode == "learn":
-        kw["permutation"] = "learn"
+    kw["permutation"] = {"learn": "learn", "plain": None, "auto": "auto"}[mode]
     t0 = time.perf_counter()
     res = km.fit(T, **kw)
     seconds = time.perf_counter() - t0
@@ -90,8 +100,9 @@ def main(argv=None):
                     help=f"comma-separated subset of {','.join(TRANSFORMS)}")
     ap.add_argument("--sizes", default="8..64", help="'8,16' or a power-of-two range '8..1024'")
     ap.add_argument("--seeds", type=int, default=10, help="seeds 0..k-1 (default 10)")
-    ap.add_argument("--mode", choices=("learn", "plain"), default="learn",
-                    help="learn the input permutation (default) or fit K alone")
+    ap.add_argument("--mode", choices=("learn", "plain", "auto"), default="learn",
+                    help="learn the input permutation (default), fit K alone, or fit's "
+                         "default (plain, then learned if the plain fit fails)")
     ap.add_argument("--width", type=int, default=1)
     ap.add_argument("--json", default=None, help="output JSON path")
     args = ap.parse_args(argv)
@@ -104,8 +115,8 @@ def main(argv=None):
     print("|---|---|---|---|---|")
     for name in names:
         for n in parse_sizes(args.sizes):
-            T = transform(name, n)
-            runs = [run_one(T, s, args.mode, args.width) for s in range(args.seeds)]
+            runs = [run_one(transform(name, n, s), s, args.mode, args.width)
+                    for s in range(args.seeds)]
             row = {
                 "transform": name, "n": n, "mode": args.mode, "width": args.width,
                 "seeds": args.seeds,

@@ -102,7 +102,7 @@ def test_restart_and_permutation_bad_arguments():
     T = np.eye(8)
     with pytest.raises(ValueError, match="restarts"):
         km.fit(T, restarts=0)
-    with pytest.raises(ValueError, match="permutation must be None or 'learn'"):
+    with pytest.raises(ValueError, match="permutation must be 'auto', 'learn' or None"):
         km.fit(T, permutation="yes")
     with pytest.raises(ValueError, match="power of two"):
         km.fit(np.eye(6), permutation="learn", restarts=1)

@@ -7,6 +7,7 @@ __all__ = [
     "target_data",
     "pair_data",
     "determinant_sign",
+    "orthogonal_scale",
     "positive_int",
     "positive_float",
 ]
@@ -143,6 +144,35 @@ def determinant_sign(X, Y, n):
     Mt = np.linalg.lstsq(X.T, Y.T, rcond=None)[0]
     sign, logdet = np.linalg.slogdet(Mt)
     return int(sign) if np.isfinite(logdet) else 0
+
+
+# Columns of the data on which orthogonality up to scale is tested (a necessary
+# condition on any subset; the Gram matrix of all columns of a large batch would
+# cost k**2).
+GRAM_COLUMNS = 512
+# Relative deviation of the Gram matrices below which the data count as orthogonal
+# up to scale: well above rounding of float32 data, and an approximately orthogonal
+# target still gains from the orthogonal start (a free polish follows).
+GRAM_TOL = 1e-4
+
+
+def orthogonal_scale(X, Y):
+    """``c > 0`` if the data look like ``Y = c Q X`` with ``Q`` orthogonal/unitary, else
+    ``None``.
+
+    ``Y = c Q X`` implies ``Y^H Y = c^2 X^H X`` on any set of columns, which is tested
+    on the first :data:`GRAM_COLUMNS`; ``c = ||Y||_F / ||X||_F``.
+    """
+    Xs, Ys = X[:, :GRAM_COLUMNS], Y[:, :GRAM_COLUMNS]
+    x2 = float(np.vdot(Xs, Xs).real)
+    y2 = float(np.vdot(Ys, Ys).real)
+    if not (x2 > 0 and y2 > 0):
+        return None
+    gx = Xs.conj().T @ Xs / x2
+    gy = Ys.conj().T @ Ys / y2
+    if np.linalg.norm(gy - gx) > GRAM_TOL * np.linalg.norm(gx):
+        return None
+    return float(np.sqrt(float(np.vdot(Y, Y).real) / float(np.vdot(X, X).real)))
 
 
 def positive_int(v, name, minimum=1):

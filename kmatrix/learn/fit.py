@@ -11,14 +11,40 @@ from .._checks import check_dtype, check_memory, check_real, is_dask_array, twid
 from .._layout import internal_size_for, log2_exact
 from .._scaling import exponent, ldexp, spread_exponent
 from .._operator import KMatrix
-from ._problem import Progress, determinant_sign, pair_data, positive_float, positive_int, target_data
+from ._problem import (
+    Progress,
+    determinant_sign,
+    orthogonal_scale,
+    pair_data,
+    positive_float,
+    positive_int,
+    target_data,
+)
 from .optimize import Objective, run_adam, run_lbfgs
 from .parametrizations import make_parametrization
 from .relax import realify
 from .restarts import fit_with_learned_permutation, run_restarts
 from ..backends.cpu.vjp import twiddle_vjp
+from .routing import matched_permutation, route_logits
 
 _METHODS = ("lbfgs", "adam")
+# Relative error at which the unitary stage of an orthogonal start hands over to real
+# factors: the phase gauge then finds real factors close enough for the real
+# orthogonal polish to converge (measured at sizes 32-256).
+REALIFY_AT = 1e-3
+# A unitary stage above relative error 0.1 at iteration 200, or 0.02 at iteration
+# 400, sits in a local minimum (measured at sizes 32-256: converging runs are near
+# 0.015 at 200 and 0.007 at 300, stuck ones stay at 0.08-0.3) and starts again from
+# a new random point, at most UNITARY_TRIES times in all.
+STALL = ((200, 0.1), (400, 0.02))
+UNITARY_TRIES = 6
+# L-BFGS correction pairs of the real orthogonal polish (one angle per block: cheap);
+# its convergence is linear and slow near 1e-6 at size 256 with the default 20.
+ORTHOGONAL_MEMORY = 50
+# permutation="auto" learns a permutation only after a plain fit that stopped above
+# this error: a missing structure leaves a large error (0.2-0.7 for the DCT-II and
+# the Hartley transform of size 64), a slow final convergence a small one.
+LEARN_ABOVE = 1e-3
 
 
 @dataclass
@@ -99,7 +125,7 @@ def fit(
     lr=1e-2,
     batch_size=None,
     relax="auto",
-    permutation=None,
+    permutation="auto",
     restarts=None,
 ):
     r"""Fit a K-matrix in ``(BB*)^width_expansion`` to a target or to data pairs.
@@ -119,15 +145,24 @@ def fit(
         (or the data's) values by the one dtype rule (:doc:`/guide/dtypes`: booleans and
         integers give float64, float16 gives float32, extended precision is refused).
         The optimization itself runs in float64 / complex128.
-    init : {"randn", "ortho", "identity"}, KMatrix or ndarray, optional
+    init : {"auto", "randn", "ortho", "identity", "match"}, KMatrix or ndarray, optional
         Starting point: a named random/identity init (as in :func:`kmatrix.random`,
         rescaled so that ``||K X|| = ||Y||``), a KMatrix with the right twiddle shape
         (``parametrization="free"`` only), or a parameter array of the
         parametrization's shape. ``"ortho"`` starts from a well-conditioned operator
         and recovers structured targets far more often than ``"randn"`` (the DFT of
         size 256 with the bit reversal given: 2 of 2 seeds in under 200 iterations,
-        against 0 of 2 in 5000). Default ``"randn"``, and ``"ortho"`` with
-        ``permutation="learn"``.
+        against 0 of 2 in 5000). ``"match"`` (``parametrization="permutation"``, square
+        power-of-two data) pairs the rows of ``Y`` with the rows of ``X`` of largest
+        cosine similarity and starts from the soft swaps that route that pairing
+        (:mod:`kmatrix.learn.routing`); the fit learns from there. Default
+        ``"auto"``: for a free fit of square power-of-two data that are orthogonal or
+        unitary up to scale (``Y^H Y = c^2 X^H X``), an *orthogonal start*: a unitary
+        fit (restarted from a new random point when it stalls in a local minimum),
+        brought to real rotations and reflections for real data and polished there,
+        then in the free parametrization if still above ``tol``; otherwise
+        ``"randn"``; ``"match"`` for a permutation fit of square power-of-two data;
+        ``"ortho"`` with ``permutation="learn"``.
     method : {"lbfgs", "adam"}, default "lbfgs"
         L-BFGS (``scipy.optimize.minimize(method="L-BFGS-B", jac=True)``) or Adam.
     max_iter : int, default 1000
@@ -158,6 +193,18 @@ def fit(
         determinant without becoming singular, which traps real fits in local minima;
         complex ones can. ``"auto"`` relaxes real free fits that start from a named
         init (not from a warm start).
+    permutation : {"auto", "learn", None}, default "auto"
+        ``"learn"``: fit ``K @ P`` with ``P`` a learned permutation of the input
+        coordinates (:mod:`kmatrix.learn.structure`; ``cols`` a power of two), with
+        ``restarts`` (default 8). ``"auto"``: the plain fit first; if it stops above
+        ``max(tol, 1e-3)`` and the target is a square power-of-two matrix or operator fitted with
+        ``parametrization="free"``, also the learned permutation, and the better of the
+        two is returned. The second attempt costs seconds to a minute at sizes up to 64
+        (more for larger sizes); ``None`` never learns a permutation.
+    restarts : int, optional
+        Independent fits from seeds drawn from ``rng``, on threads; the best is
+        returned, all are kept in ``FitResult.restarts``. Default 1 (8 with a learned
+        permutation).
 
     Returns
     -------
@@ -185,12 +232,40 @@ def fit(
     (True, True, dtype('float64'))
     """
     t_start = time.perf_counter()
-    if permutation is not None and permutation != "learn":
-        raise ValueError(f"permutation must be None or 'learn'; got {permutation!r}")
+    if permutation is not None and permutation not in ("auto", "learn"):
+        raise ValueError(f"permutation must be 'auto', 'learn' or None; got {permutation!r}")
+    if permutation == "auto":
+        common = dict(
+            width=width, expansion=expansion, dtype=dtype, init=init, method=method,
+            max_iter=max_iter, tol=tol, callback=callback, progress=progress,
+            parametrization=parametrization, probes=probes, lr=lr, batch_size=batch_size,
+            relax=relax, restarts=restarts,
+        )
+        res = fit(target, X=X, Y=Y, rng=rng, permutation=None, **common)
+        rows, cols = res.kmatrix.shape
+        if (
+            res.rel_error <= max(tol, LEARN_ABOVE)
+            or target is None
+            or parametrization != "free"
+            or rows != cols
+            or cols & (cols - 1)
+            or "stopped by callback" in res.message
+            # The same optimizer settings would diverge again.
+            or "diverged" in res.message
+        ):
+            return res
+        # The plain fit did not reach tol: learn the input permutation too.
+        alt = fit(target, rng=rng, permutation="learn", **common)
+        best = alt if alt.rel_error < res.rel_error else res
+        return replace(
+            best,
+            message=("plain fit: " if best is res else "learned permutation: ") + best.message,
+            seconds=time.perf_counter() - t_start,
+        )
     learn = permutation == "learn"
     restarts = (8 if learn else 1) if restarts is None else positive_int(restarts, "restarts")
-    if init is None:
-        init = "ortho" if learn else "randn"
+    if init is None or (isinstance(init, str) and init == "auto"):
+        init = "ortho" if learn else "auto"
     if learn or restarts > 1:
         return _restarted(
             learn, restarts, target, X, Y, rng, tol, t_start,
@@ -269,25 +344,45 @@ def fit(
             f"max|Y| ~ 2**{ey}); parametrization={param.name!r} cannot absorb the scale"
         )
 
-    def operator(p, th, dtype=None):
-        """The K-matrix of parameters ``th`` at the data's original scale."""
-        tw = spread_exponent(np.asarray(p.twiddle(th)), shift)
+    def operator(p, th, dtype=None, scale=1.0):
+        """The K-matrix of parameters ``th`` (fitted to ``Y / scale``) at the data's
+        original scale."""
+        tw = spread_exponent(_scaled(p.twiddle(th), scale), shift)
         return KMatrix._from_owned(tw if dtype is None else _cast(tw, dtype), shape)
 
+    orth_scale = None
+    if isinstance(init, str) and init == "auto":
+        init = "randn"
+        if param.name == "free" and rows == cols == big and relax is not False:
+            orth_scale = orthogonal_scale(Xd, Yd)
+        elif param.name == "permutation" and rows == cols == big:
+            init = "match"
+    if isinstance(init, str) and init == "match" and not (
+        param.name == "permutation" and rows == cols == big
+    ):
+        raise ValueError(
+            "init='match' needs parametrization='permutation' and a square power-of-two "
+            f"shape; got {param.name!r} and shape {shape}"
+        )
     relaxed = (
         (relax is True or (relax == "auto" and isinstance(init, str)))
         and param.name == "free"
         and compute.kind == "f"
+        and orth_scale is None
     )
-    if relax is True and not relaxed:
+    if relax is True and not relaxed and orth_scale is None:
         raise ValueError("relax=True needs parametrization='free' and real data and dtype")
 
     history = []
-    bar = Progress(progress, max_iter * (2 if relaxed else 1), f"kmatrix.fit[{method}]")
+    runs = 2 if relaxed else (3 if orth_scale is not None else 1)
+    bar = Progress(progress, max_iter * runs, f"kmatrix.fit[{method}]")
     state = {"done": 0, "why": None}
 
-    def stage(p, obj, theta):
-        """One optimizer run; returns the final parameters."""
+    def stage(p, obj, theta, goal=tol, scale=1.0, stall=None, memory=20):
+        """One optimizer run to relative error ``goal``; returns the final parameters.
+
+        ``stall=[(k, level), ...]`` abandons the run if it is above ``level`` at
+        iteration ``k`` (``state["why"]`` then starts with "stalled")."""
         def after_iteration(it, th, rel):
             history.append(rel)
             bar.update(state["done"] + it, rel)
@@ -296,21 +391,25 @@ def fit(
                 return True
             if rel < best[0]:
                 best[:] = [rel, np.array(th, copy=True)]
-            if callback is not None and callback(state["done"] + it, operator(p, th), rel):
+            if callback is not None and callback(
+                state["done"] + it, operator(p, th, scale=scale), rel
+            ):
                 state["why"] = "stopped by callback"
-            elif rel <= tol:
+            elif rel <= goal:
                 state["why"] = f"relative error {rel:.3g} <= tol"
+            elif stall is not None and any(it == k and rel > lvl for k, lvl in stall):
+                state["why"] = f"stalled at relative error {rel:.3g} after {it} iterations"
             return state["why"] is not None
 
         rel0 = obj.rel_error(theta)
         best = [rel0 if np.isfinite(rel0) else np.inf, np.array(theta, copy=True)]
         history.append(rel0)
-        if rel0 <= tol:
+        if rel0 <= goal:
             state["why"] = f"relative error {rel0:.3g} <= tol"
         if state["why"] is not None or max_iter == 0:
             return theta, "max_iter = 0" if max_iter == 0 else state["why"]
         if method == "lbfgs":
-            theta, its, msg = run_lbfgs(obj, theta, max_iter, after_iteration)
+            theta, its, msg = run_lbfgs(obj, theta, max_iter, after_iteration, memory)
         else:
             theta, its, msg = run_adam(
                 obj, theta, max_iter, after_iteration,
@@ -326,7 +425,12 @@ def fit(
         return theta, msg
 
     try:
-        if relaxed:
+        if orth_scale is not None:
+            stages, theta = _orthogonal_start(
+                stage, state, param, Xd, Yd, orth_scale, compute, tol, rng
+            )
+            msg = ""
+        elif relaxed:
             cparam = make_parametrization("free", nblocks, m, True)
             cobj = Objective(cparam, Xd.astype(np.complex128), Yd.astype(np.complex128))
             ctheta, msg = stage(cparam, cobj, _balanced(cparam, cobj, cparam.initial(init, rng)))
@@ -339,7 +443,10 @@ def fit(
         else:
             stages = ""
             obj = Objective(param, Xd, Yd)
-            theta0 = param.initial(init, rng)
+            if isinstance(init, str) and init == "match":
+                theta0 = route_logits(matched_permutation(Xd, Yd), m, width).ravel()
+            else:
+                theta0 = param.initial(init, rng)
             if param.name == "free" and isinstance(init, str):
                 theta0 = _balanced(param, obj, theta0)
             elif param.name == "free":  # a warm start, at the original scale
@@ -411,10 +518,70 @@ def _restarted(learn, restarts, target, X, Y, rng, tol, t_start, kwargs):
         inner["callback"] = lambda it, K, rel: bool(
             (user is not None and user(it, K, rel)) or stop.is_set()
         )
-        return fit(target, X=X, Y=Y, rng=seed, restarts=1, **inner)
+        return fit(target, X=X, Y=Y, rng=seed, restarts=1, permutation=None, **inner)
 
     best, results = run_restarts(fit_one, restarts, rng, tol)
     return replace(best, restarts=results, seconds=time.perf_counter() - t_start)
+
+
+def _scaled(tw, c):
+    """Twiddle ``tw`` with every factor multiplied by ``c ** (1 / factors)``."""
+    tw = np.asarray(tw)
+    return tw if c == 1.0 else tw * c ** (1.0 / (tw.shape[0] * tw.shape[1]))
+
+
+def _orthogonal_start(stage, state, param, X, Y, c, compute, tol, rng):
+    """The stages of a free fit to data ``Y = c Q X`` with ``Q`` orthogonal/unitary.
+
+    1. *unitary*: ``Q`` in the unitary parametrization from a random start. ``U(2)`` is
+       connected; real rotations and reflections are not, and real orthogonal fits
+       from random starts stop in local minima (width-1 teachers of size 128: 2 of 10
+       recovered, against 10 of 10 this way).
+    2. *orthogonal* (real data): the unitary twiddle brought to real factors by a phase
+       gauge (:func:`~kmatrix.learn.relax.realify`) once it is within
+       :data:`REALIFY_AT`, projected onto rotations/reflections and polished there.
+    3. *free*: the factors times ``c ** (1 / factors)``, polished in the free
+       parametrization only if the earlier stages stopped above ``tol``.
+
+    Returns ``(message, free parameters)``.
+    """
+    nblocks, m = param.tw_shape[:2]
+    Yo = Y / c
+    uparam = make_parametrization("orthogonal", nblocks, m, True)
+    uobj = Objective(uparam, X.astype(np.complex128), Yo.astype(np.complex128))
+    goal = tol if compute.kind == "c" else max(tol, REALIFY_AT)
+    best = None
+    for attempt in range(UNITARY_TRIES):
+        state["why"] = None
+        theta, msg = stage(
+            uparam, uobj, uparam.initial("ortho", rng), goal=goal, scale=c,
+            stall=STALL if attempt < UNITARY_TRIES - 1 else None,
+        )
+        rel = uobj.rel_error(theta)
+        if best is None or rel < best[0]:
+            best = (rel, theta)
+        if not (state["why"] or "").startswith("stalled"):
+            break
+    theta = best[1]
+    stages = f"unitary stage ({attempt + 1} start{'s' if attempt else ''}): {msg}"
+    tw = uparam.twiddle(theta)
+    stopped = state["why"] is not None and not state["why"].startswith(("relative", "stalled"))
+    if state["why"] is not None and state["why"].startswith("stalled"):
+        state["why"] = None
+    if compute.kind == "f" and not stopped:
+        oparam = make_parametrization("orthogonal", nblocks, m, False)
+        state["why"] = None
+        theta, msg = stage(
+            oparam, Objective(oparam, X, Yo), oparam.from_twiddle(realify(tw)), scale=c,
+            memory=ORTHOGONAL_MEMORY,
+        )
+        stages += f"; orthogonal stage: {msg}"
+        tw = oparam.twiddle(theta)
+    theta = param.to_params(_scaled(tw, c))
+    if state["why"] is None:
+        theta, msg = stage(param, Objective(param, X, Y), theta)
+        stages += f"; free stage: {msg}"
+    return stages, theta
 
 
 def _balanced(param, obj, theta):

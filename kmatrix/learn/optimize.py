@@ -35,8 +35,9 @@ class Objective:
         return float(np.sqrt(2 * self(theta)[0]))
 
 
-def run_lbfgs(obj, theta, max_iter, after_iteration):
-    """L-BFGS-B via ``scipy.optimize.minimize(jac=True)``.
+def run_lbfgs(obj, theta, max_iter, after_iteration, memory=20):
+    """L-BFGS-B via ``scipy.optimize.minimize(jac=True)``, keeping ``memory``
+    correction pairs.
 
     ``after_iteration(k, theta, rel_error)`` is called after iteration ``k`` and stops
     the run by returning True. Returns ``(theta, iterations, message)``.
@@ -62,7 +63,7 @@ def run_lbfgs(obj, theta, max_iter, after_iteration):
         method="L-BFGS-B",
         callback=cb,
         options=dict(
-            maxiter=max_iter, maxfun=max(15000, 20 * max_iter), ftol=0.0, gtol=0.0, maxcor=20
+            maxiter=max_iter, maxfun=max(15000, 20 * max_iter), ftol=0.0, gtol=0.0, maxcor=memory
         ),
     )
     return res.x, count[0], ("stopped" if stopped[0] else f"L-BFGS-B: {res.message}")

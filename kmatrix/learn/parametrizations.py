@@ -153,6 +153,26 @@ class Orthogonal(_Base):
             first[1] = -1.0 if first[1] >= 0 else 1.0
         return theta
 
+    def from_twiddle(self, tw):
+        """Parameters of the orthogonal twiddle nearest to the real ``tw`` block by block.
+
+        A block of non-negative determinant goes to the nearest rotation (angle
+        ``atan2(t10 - t01, t00 + t11)``), any other to the nearest reflection
+        (``atan2(t10 + t01, t00 - t11)``): the Frobenius-nearest element of each
+        component of ``O(2)``. Real parametrization only.
+        """
+        if self.complex:
+            raise ValueError("from_twiddle projects real twiddles; this parametrization is complex")
+        t = np.asarray(tw, dtype=np.float64).reshape(self.tw_shape)
+        t00, t01, t10, t11 = t[..., 0, 0], t[..., 0, 1], t[..., 1, 0], t[..., 1, 1]
+        reflect = t00 * t11 - t01 * t10 < 0
+        theta = np.empty(self.param_shape)
+        theta[..., 0] = np.where(
+            reflect, np.arctan2(t10 + t01, t00 - t11), np.arctan2(t10 - t01, t00 + t11)
+        )
+        theta[..., 1] = np.where(reflect, -1.0, 1.0)
+        return theta.ravel()
+
     def _parts(self, theta):
         a = theta.reshape(self.param_shape)
         if not self.complex:

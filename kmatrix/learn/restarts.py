@@ -16,6 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from .._layout import internal_size_for, log2_exact
+from .._scaling import exponent, ldexp
 from .._threads import threads_for
 from ._problem import pair_data, target_data
 from .structure import learn_permutation
@@ -89,6 +90,9 @@ def fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs):
     Yc = np.asarray(Yd, dtype=np.complex128)
     if not np.any(Yc):
         raise ValueError("the target data Y is zero: the relative error is undefined")
+    # The permutation stage only chooses p: run it on data brought to unit magnitude by
+    # powers of two (exact), so that tiny or huge data neither underflow nor overflow.
+    Xc, Yc = ldexp(Xc, -exponent(Xc)), ldexp(Yc, -exponent(Yc))
     hist = []
 
     def after(it, theta, rel):
