@@ -44,8 +44,7 @@ _DTYPES = ("float64", "float32", "complex128", "complex64")
 _ERR_DOC = "max|KX - AX| / max(|A||X|)"
 # Rounding-error tolerance: _TOL_C * eps * (number of factor passes 2*w*log2 N).
 _TOL_C = 8.0
-# A learned row must reach this (or its rounding tolerance, if larger): the learning
-# issue's recovery criterion for a width-1 teacher.
+# A learned row must reach this relative error (or its rounding tolerance, if larger).
 _FIT_TOL = 1e-6
 _FIT_ATTEMPTS = 3
 
