@@ -155,3 +155,13 @@ def test_permutation_auto_falls_back_to_a_learned_permutation():
     assert res.permutation is None and not res.message.startswith("plain fit")
     with pytest.raises(ValueError, match="permutation must be"):
         km.fit(T, permutation="always")
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.complex64])
+def test_learned_permutation_keeps_the_target_dtype(dtype):
+    T = (np.arange(16).reshape(4, 4) % 3 + 1).astype(dtype)
+    res = km.fit(T, max_iter=3, permutation="learn", restarts=1, rng=0)
+    assert res.kmatrix.dtype == dtype
+    # max_iter=0 asks for no optimization: no second attempt either.
+    res = km.fit(T, max_iter=0, rng=0)
+    assert res.kmatrix.dtype == dtype and res.permutation is None

@@ -76,9 +76,9 @@ def fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs):
 
     rng = np.random.default_rng(seed)
     if target is not None:
-        Xd, Yd, _ = target_data(target, kwargs.get("probes"), rng)
+        Xd, Yd, data_dtype = target_data(target, kwargs.get("probes"), rng)
     else:
-        Xd, Yd, _ = pair_data(X, Y)
+        Xd, Yd, data_dtype = pair_data(X, Y)
     rows, cols = Yd.shape[0], Xd.shape[0]
     n = internal_size_for(rows, cols, kwargs.get("expansion", 1))
     if n != cols:
@@ -107,6 +107,8 @@ def fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs):
     inner.pop("probes", None)
     inner["callback"] = _stopper(stop, kwargs.get("callback"), abandon=True)
     inner.setdefault("init", "ortho")
+    if inner.get("dtype") is None:  # the target's dtype, not that of the permuted copy
+        inner["dtype"] = data_dtype
     res = fit(X=np.asarray(Xd)[p], Y=Yd, rng=rng, restarts=1, **inner)
     P = permutation(p, dtype=res.kmatrix.dtype)
     K = res.kmatrix @ P
