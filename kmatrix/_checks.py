@@ -28,6 +28,7 @@ __all__ = [
     "is_dask_array",
     "available_memory",
     "check_memory",
+    "cast_finite",
     "twiddle_nbytes",
     "SCIPY_BATCHES",
     "is_operator_scalar",
@@ -377,3 +378,12 @@ def scaled_dtype(dtype, alpha):
     if not np.isfinite(alpha):
         raise ValueError(f"scalar must be finite; got {alpha!r}")
     return np.result_type(dtype, alpha if SCIPY_BATCHES else type(alpha))
+
+
+def cast_finite(a, dtype, error, message):
+    """``a`` cast to ``dtype``; raises ``error(message + ...)`` if a value overflows there."""
+    with np.errstate(over="ignore"):
+        out = a.astype(dtype)
+    if not np.all(np.isfinite(out)):
+        raise error(f"{message} (largest magnitude {np.abs(a).max():.3g}) overflow {np.dtype(dtype)}")
+    return out

@@ -8,7 +8,7 @@ from scipy.sparse.linalg import LinearOperator
 from .backends.cpu.apply import apply_twiddle
 from .backends.cpu.plan import make_plan, pack
 from ._arithmetic import Arithmetic
-from ._checks import apply_dtype, check_dtype, is_dask_array, is_device_array
+from ._checks import apply_dtype, cast_finite, check_dtype, is_dask_array, is_device_array
 from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
 from ._products import Products
 from ._realmatrix import apply_real_matrix, complex_dtype, real_dtype
@@ -333,13 +333,8 @@ class KMatrix(Products, Arithmetic, LinearOperator):
                     f"cannot cast a {tw.dtype} KMatrix with nonzero imaginary parts to {dtype}"
                 )
             tw = tw.real
-        with np.errstate(over="ignore"):
-            tw = tw.astype(dtype)
-        if not np.all(np.isfinite(tw)):
-            raise ValueError(
-                f"cannot cast a {self.dtype} KMatrix to {dtype}: its twiddles (largest "
-                f"magnitude {np.abs(self._twiddle).max():.3g}) overflow {dtype}"
-            )
+        tw = cast_finite(tw, dtype, ValueError,
+                         f"cannot cast a {self.dtype} KMatrix to {dtype}: its twiddles")
         return KMatrix._from_owned(tw, self.shape)
 
     def toarray(self):

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .._checks import check_dtype, check_memory, check_real, is_dask_array, twiddle_nbytes
+from .._checks import cast_finite, check_dtype, check_memory, check_real, is_dask_array, twiddle_nbytes
 from .._layout import internal_size_for, log2_exact
 from .._scaling import exponent, ldexp, spread_exponent
 from .._operator import KMatrix
@@ -496,14 +496,8 @@ def _relative_error(K, X, Y):
 
 def _cast(tw, dtype):
     """``tw`` in ``dtype``; ``OverflowError`` if the fitted factors do not fit in it."""
-    with np.errstate(over="ignore"):
-        out = tw.astype(dtype)
-    if not np.all(np.isfinite(out)):
-        raise OverflowError(
-            f"the fitted factors overflow {np.dtype(dtype)} (largest magnitude "
-            f"{np.abs(tw).max():.3g}); fit with a wider dtype"
-        )
-    return out
+    return cast_finite(tw, dtype, OverflowError,
+                       "fit with a wider dtype: the fitted factors")
 
 
 def _restarted(learn, restarts, target, X, Y, rng, tol, t_start, kwargs):
