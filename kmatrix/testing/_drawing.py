@@ -37,7 +37,7 @@ from .._reference import dense_reference
 
 T = TypeVar("T")
 
-DTYPES = tuple(SUPPORTED_DTYPES)
+DTYPES: tuple[np.dtype[Any], ...] = tuple(SUPPORTED_DTYPES)
 
 
 def as_strategy(x: T | SearchStrategy[T]) -> SearchStrategy[T]:

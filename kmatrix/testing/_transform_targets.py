@@ -21,6 +21,7 @@ from numpy.typing import ArrayLike
 import kmatrix as km
 
 from .._operator import KMatrix
+from .._typing import NormWord
 from ._drawing import DTYPES, draw_array, is_pow2, next_pow2
 from ._operands import circuits
 
@@ -28,7 +29,7 @@ from ._operands import circuits
 Drawn = tuple[KMatrix, ArrayLike, int, float]
 Builder = Callable[[st.DrawFn, int], Drawn]
 
-_NORMS = [None, "backward", "ortho", "forward"]
+_NORMS: list[NormWord] = [None, "backward", "ortho", "forward"]
 # the type of the transform that an inverse is (scipy.fft: idct type t is dct type INVERSE[t])
 _INVERSE_TYPE = {1: 1, 2: 3, 3: 2, 4: 4}
 _COMPLEX = [np.complex128, np.complex64]
