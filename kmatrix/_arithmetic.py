@@ -6,9 +6,12 @@ SciPy's lazy sum and product operators, exactly as SciPy does. A scaled K-matrix
 dtype SciPy reports for its scaled operators (:func:`kmatrix._checks.scaled_dtype`).
 """
 
+from __future__ import annotations
+
 __all__ = ["Arithmetic", "CostWarning", "warn_if_costlier"]
 
 import warnings
+from typing import TYPE_CHECKING, TypeVar, overload
 
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
@@ -16,6 +19,17 @@ from scipy.sparse.linalg import LinearOperator
 from . import _algebra
 from ._checks import SCIPY_BATCHES, SUPPORTED_DTYPES, check_power, is_operator_scalar, scaled_dtype
 from ._realmatrix import all_real, complex_dtype
+from ._typing import Scalar
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    from numpy.typing import NDArray
+    from typing_extensions import Self
+
+    from ._operator import KMatrix
+
+_K = TypeVar("_K", bound="KMatrix")
 
 
 # Below this many dense entries a K-matrix is always the costlier form (its factors
@@ -43,7 +57,7 @@ class CostWarning(UserWarning):
     """
 
 
-def warn_if_costlier(K, what):
+def warn_if_costlier(K: _K, what: str) -> _K:
     """Warn (once per call site) when ``K`` has more parameters than its dense matrix."""
     dense = K.shape[0] * K.shape[1]
     if dense >= _COST_WARN_MIN_ENTRIES and K.nparams > dense:
@@ -75,6 +89,18 @@ class Arithmetic:
     and the ``_from_owned(twiddle, shape, real_matrix)`` constructor.
     """
 
+    if TYPE_CHECKING:  # what the class provides, for type checkers
+        _twiddle: NDArray[Any]
+        shape: tuple[int, int]
+        dtype: np.dtype[Any]
+
+        @property
+        def real_matrix(self) -> bool: ...
+        def _pair(self) -> tuple[NDArray[Any], tuple[int, int]]: ...
+        @classmethod
+        def _from_owned(cls, twiddle: NDArray[Any], shape: tuple[int, int] | None = None,
+                        real_matrix: bool = False) -> KMatrix: ...
+
     def _scaled(self, alpha):
         """``alpha * K`` as a K-matrix of the dtype SciPy gives ``alpha * A``."""
         dtype = scaled_dtype(self.dtype, alpha)
@@ -101,27 +127,32 @@ class Arithmetic:
                                  real_matrix=all_real(self, other)), "the product")
         return LinearOperator.dot(self, other)
 
-    def __truediv__(self, other):
+    def __truediv__(self, other: Scalar) -> KMatrix:
         if not is_operator_scalar(other):
             raise ValueError("Can only divide a linear operator by a scalar.")
         if other == 0:
             raise ZeroDivisionError("float division by zero")  # (SciPy's 1.0 / 0)
         return self._scaled(1.0 / other)
 
-    def __neg__(self):
+    def __neg__(self) -> KMatrix:
         return self._scaled(-1)
 
-    def __pos__(self):
+    def __pos__(self) -> Self:
         return self
 
-    def __add__(self, other):
+    @overload
+    def __add__(self, other: KMatrix) -> KMatrix: ...
+    @overload
+    def __add__(self, other: LinearOperator) -> LinearOperator: ...
+
+    def __add__(self, other: LinearOperator) -> LinearOperator:
         if isinstance(other, Arithmetic):
             return warn_if_costlier(
                 self._from_owned(*_algebra.ksum([self._pair(), other._pair()]),
                                  real_matrix=all_real(self, other)), "the sum")
         return LinearOperator.__add__(self, other)
 
-    def __radd__(self, other):
+    def __radd__(self, other: KMatrix | int) -> KMatrix | Self:
         if isinstance(other, Arithmetic):
             return warn_if_costlier(
                 self._from_owned(*_algebra.ksum([other._pair(), self._pair()]),
@@ -130,7 +161,7 @@ class Arithmetic:
             return self
         return NotImplemented
 
-    def __pow__(self, p):
+    def __pow__(self, p: int) -> KMatrix:
         """``K ** p`` for an integer ``p >= 0``: the product of ``p`` copies, a K-matrix.
 
         ``K ** 0`` is the identity of ``K``'s shape and internal size.  Width at most
@@ -153,7 +184,12 @@ class Arithmetic:
         k = check_power(p.item() if isinstance(p, np.ndarray) else p)
         return self._from_owned(*_algebra.power(self._pair(), k), real_matrix=self.real_matrix)
 
-    def __sub__(self, other):
+    @overload
+    def __sub__(self, other: KMatrix) -> KMatrix: ...
+    @overload
+    def __sub__(self, other: LinearOperator) -> LinearOperator: ...
+
+    def __sub__(self, other: LinearOperator) -> LinearOperator:
         if isinstance(other, Arithmetic):
             return self + (-other)
         return LinearOperator.__sub__(self, other)

@@ -6,6 +6,8 @@ gets the same kind of error everywhere: ``TypeError`` for the wrong kind of obje
 and what was given.
 """
 
+from __future__ import annotations
+
 __all__ = [
     "SUPPORTED_DTYPES",
     "check_dtype",
@@ -253,7 +255,7 @@ def is_scalar(c):
     return False
 
 
-def is_device_array(x):
+def is_device_array(x: object) -> bool:
     """Whether ``x`` is a GPU array (``__cuda_array_interface__``, or the CUDA simulator's)."""
     return not isinstance(x, np.ndarray) and (
         hasattr(x, "__cuda_array_interface__") or getattr(x, "__cuda_ndarray__", False) is True

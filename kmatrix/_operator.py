@@ -1,8 +1,13 @@
 """The :class:`KMatrix` operator: a butterfly product as a SciPy ``LinearOperator``."""
 
+from __future__ import annotations
+
 __all__ = ["KMatrix"]
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 from scipy.sparse.linalg import LinearOperator
 
 from .backends.cpu.apply import apply_twiddle
@@ -89,9 +94,10 @@ class KMatrix(Products, Arithmetic, LinearOperator):
     array([[2., 2., 2., 2.]])
     """
 
-    args = ()
+    args: tuple[()] = ()
 
-    def __init__(self, twiddle, shape=None, *, real_matrix=False, _owned=False):
+    def __init__(self, twiddle: ArrayLike, shape: tuple[int, int] | None = None, *,
+                 real_matrix: bool = False, _owned: bool = False) -> None:
         if _owned:
             # Internal constructors hand over a fresh, finite, C-ordered array of the
             # right layout: skip the copy and the NaN scan (they double peak memory).
@@ -105,7 +111,7 @@ class KMatrix(Products, Arithmetic, LinearOperator):
         n = 2 * tw.shape[2]
         shape = validate_shape(shape, n)
         self._twiddle = tw
-        self._cache = {}
+        self._cache: dict[Any, Any] = {}
         self._fast = None  # small operators: (dense matrix, its dtype, cols) once cached
         self._real_matrix = bool(real_matrix) and tw.dtype.kind == "c"
         dtype = real_dtype(tw.dtype) if self._real_matrix else tw.dtype
@@ -113,48 +119,49 @@ class KMatrix(Products, Arithmetic, LinearOperator):
 
     # ------------------------------------------------------------------ attributes
     @classmethod
-    def _from_owned(cls, twiddle, shape=None, real_matrix=False):
+    def _from_owned(cls, twiddle: NDArray[Any], shape: tuple[int, int] | None = None,
+                    real_matrix: bool = False) -> KMatrix:
         """Wrap ``twiddle`` without copying or scanning it (library-internal constructors)."""
         return cls(twiddle, shape, real_matrix=real_matrix, _owned=True)
 
     @property
-    def twiddle(self):
+    def twiddle(self) -> NDArray[Any]:
         return self._twiddle
 
     @property
-    def real_matrix(self):
+    def real_matrix(self) -> bool:
         return self._real_matrix
 
     @property
-    def width(self):
+    def width(self) -> int:
         return self._twiddle.shape[0] // 2
 
     @property
-    def internal_size(self):
+    def internal_size(self) -> int:
         return 2 * self._twiddle.shape[2]
 
     @property
-    def expansion(self):
+    def expansion(self) -> float:
         return self.internal_size / max(self.shape)
 
     @property
-    def nparams(self):
+    def nparams(self) -> int:
         return int(self._twiddle.size)
 
     @property
-    def flops(self):
+    def flops(self) -> int:
         nb, m = self._twiddle.shape[:2]
         per_entry = 14 if self._twiddle.dtype.kind == "c" else 3
         return per_entry * self.internal_size * nb * m
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         rows, cols = self.shape
         return (
             f"<KMatrix {rows}x{cols} {self.dtype}, (BB*)^{self.width}_{self.expansion:g}, "
             f"N={self.internal_size}, {self.nparams} params>"
         )
 
-    def describe(self):
+    def describe(self) -> str:
         """Return a text certificate: the class ``(BB*)^w_e``, parameters and flops vs dense.
 
         Examples
@@ -177,7 +184,7 @@ class KMatrix(Products, Arithmetic, LinearOperator):
             ]
         )
 
-    def _pair(self):
+    def _pair(self) -> tuple[NDArray[Any], tuple[int, int]]:
         """``(twiddle, shape)``, the operand form of :mod:`kmatrix._algebra`."""
         return self._twiddle, self.shape
 
@@ -269,7 +276,7 @@ class KMatrix(Products, Arithmetic, LinearOperator):
         return apply_twiddle(packed, plan, x, self.shape[0], dtype, dense, workers)
 
     # ------------------------------------------------------------------ structure
-    def _adjoint(self):
+    def _adjoint(self) -> KMatrix:
         h = self._cache.get("H")
         if h is None:
             tw = self._twiddle[::-1, ::-1].swapaxes(-1, -2).conj()
@@ -278,7 +285,7 @@ class KMatrix(Products, Arithmetic, LinearOperator):
             self._cache["H"] = h
         return h
 
-    def _transpose(self):
+    def _transpose(self) -> KMatrix:
         t = self._cache.get("T")
         if t is None:
             tw = self._twiddle[::-1, ::-1].swapaxes(-1, -2)
@@ -288,32 +295,32 @@ class KMatrix(Products, Arithmetic, LinearOperator):
         return t
 
     @property
-    def H(self):
+    def H(self) -> KMatrix:
         """Conjugate transpose, again a :class:`KMatrix`."""
         return self._adjoint()
 
     @property
-    def T(self):
+    def T(self) -> KMatrix:
         """Transpose, again a :class:`KMatrix`."""
         return self._transpose()
 
-    def adjoint(self):
+    def adjoint(self) -> KMatrix:
         """Conjugate transpose (same as ``K.H``)."""
         return self._adjoint()
 
-    def transpose(self):
+    def transpose(self) -> KMatrix:
         """Transpose (same as ``K.T``)."""
         return self._transpose()
 
-    def conj(self):
+    def conj(self) -> KMatrix:
         """Entrywise complex conjugate, a :class:`KMatrix`."""
         return KMatrix(self._twiddle.conj(), self.shape, real_matrix=self._real_matrix)
 
-    def copy(self):
+    def copy(self) -> KMatrix:
         """An independent copy."""
         return KMatrix(self._twiddle, self.shape, real_matrix=self._real_matrix)
 
-    def astype(self, dtype):
+    def astype(self, dtype: DTypeLike) -> KMatrix:
         """Return the operator with twiddles of ``dtype`` (one of the four supported ones).
 
         Casting complex factors to a real dtype raises ``ValueError`` unless every
@@ -337,7 +344,7 @@ class KMatrix(Products, Arithmetic, LinearOperator):
                          f"cannot cast a {self.dtype} KMatrix to {dtype}: its twiddles")
         return KMatrix._from_owned(tw, self.shape)
 
-    def toarray(self):
+    def toarray(self) -> NDArray[Any]:
         """Dense ``(rows, cols)`` ndarray, built column block by column block."""
         rows, cols = self.shape
         out = np.empty((rows, cols), dtype=self.dtype)
@@ -349,7 +356,7 @@ class KMatrix(Products, Arithmetic, LinearOperator):
             out[:, c0:c1] = self._apply(eye)
         return out
 
-    def todense(self):
+    def todense(self) -> NDArray[Any]:
         """Same as :meth:`toarray` (an ndarray, not ``numpy.matrix``)."""
         return self.toarray()
 

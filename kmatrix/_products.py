@@ -17,19 +17,27 @@ path from every method, Dask arrays to the Dask back end (lazily imported). Ever
 takes ``workers=`` (the kernel threads, as in :mod:`scipy.fft`).
 """
 
+from __future__ import annotations
+
 __all__ = ["Products"]
 
 import math
 import os
 import warnings
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 import scipy.sparse.linalg
+from numpy.typing import ArrayLike, NDArray
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
 from ._checks import SCIPY_BATCHES, is_dask_array, is_device_array, is_operator_scalar
 from ._threads import threads_for
+from ._typing import Scalar
+
+if TYPE_CHECKING:
+    from ._operator import KMatrix
 
 _NUMERIC_KINDS = "biufc"
 # The column FutureWarning names the caller's line, not one in kmatrix or SciPy's operators.
@@ -76,6 +84,17 @@ class Products:
     ``(n,)``/``(n, k)``, device or Dask arrays, ``_fast`` (small operators' dense matrix), ``_scaled(c)`` and
     ``_compose_with(op)``.
     """
+
+    if TYPE_CHECKING:  # what the class provides, for type checkers
+        _fast: tuple[NDArray[Any], np.dtype[Any], int] | None
+
+        @property
+        def H(self) -> KMatrix: ...
+        @property
+        def T(self) -> KMatrix: ...
+        def _apply(self, x: Any, workers: int | None = None) -> Any: ...
+        def _scaled(self, alpha: Scalar) -> KMatrix: ...
+        def _compose_with(self, other: LinearOperator) -> LinearOperator: ...
 
     # ------------------------------------------------------------------ checks
     def _validate(self, x, what, adjoint=False):
@@ -231,7 +250,7 @@ class Products:
         return self.H._matmat(x, workers)
 
     # ------------------------------------------------------------------ public
-    def matvec(self, x, workers=None):
+    def matvec(self, x: ArrayLike, workers: int | None = None) -> NDArray[Any]:
         """``K @ x`` for ``x`` of shape ``(cols,)``, ``(cols, 1)`` or, from SciPy 1.18,
         a batch ``(..., cols)`` of vectors (``(cols, 1)`` then warns, as in SciPy).
 
@@ -246,7 +265,7 @@ class Products:
         """
         return self._product(x, "matvec", workers=workers)
 
-    def rmatvec(self, x, workers=None):
+    def rmatvec(self, x: ArrayLike, workers: int | None = None) -> NDArray[Any]:
         """``K.H @ x`` for ``x`` of shape ``(rows,)``, ``(rows, 1)`` or, from SciPy 1.18,
         a batch ``(..., rows)`` of vectors (``workers``: see :meth:`matmat`).
 
@@ -258,7 +277,7 @@ class Products:
         """
         return self._product(x, "matvec", adjoint=True, workers=workers)
 
-    def matmat(self, X, workers=None):
+    def matmat(self, X: ArrayLike, workers: int | None = None) -> NDArray[Any]:
         """``K @ X`` for ``X`` of shape ``(cols, k)`` or, from SciPy 1.18, ``(..., cols, k)``.
 
         Parameters
@@ -287,7 +306,7 @@ class Products:
         """
         return self._product(X, "matmat", workers=workers)
 
-    def rmatmat(self, X, workers=None):
+    def rmatmat(self, X: ArrayLike, workers: int | None = None) -> NDArray[Any]:
         """``K.H @ X`` for ``X`` of shape ``(rows, k)`` or, from SciPy 1.18, ``(..., rows, k)``
         (``workers``: see :meth:`matmat`).
 
@@ -301,7 +320,15 @@ class Products:
         """
         return self._product(X, "matmat", adjoint=True, workers=workers)
 
-    def dot(self, x, workers=None):
+    @overload
+    def dot(self, x: KMatrix | Scalar, workers: int | None = None) -> KMatrix: ...
+    @overload
+    def dot(self, x: ArrayLike, workers: int | None = None) -> NDArray[Any]: ...
+    @overload
+    def dot(self, x: LinearOperator, workers: int | None = None) -> LinearOperator: ...
+
+    def dot(self, x: ArrayLike | LinearOperator, workers: int | None = None
+            ) -> NDArray[Any] | LinearOperator:
         """``K @ x`` for arrays, the product operator for a ``LinearOperator`` (a
         :class:`~kmatrix.KMatrix` for a K-matrix), ``x * K`` for a scalar ``x``.
 
@@ -321,7 +348,14 @@ class Products:
             return self._scaled(x)
         return self._product(x, "dot", workers=workers)
 
-    def rdot(self, x):
+    @overload
+    def rdot(self, x: KMatrix | Scalar) -> KMatrix: ...
+    @overload
+    def rdot(self, x: ArrayLike) -> NDArray[Any]: ...
+    @overload
+    def rdot(self, x: LinearOperator) -> LinearOperator: ...
+
+    def rdot(self, x: ArrayLike | LinearOperator) -> NDArray[Any] | LinearOperator:
         """``x @ K`` for arrays (``(rows,)`` or ``(..., k, rows)``), ``x @ K`` for a
         ``LinearOperator`` ``x``, ``x * K`` for a scalar ``x``."""
         if isinstance(x, LinearOperator):
@@ -340,7 +374,14 @@ class Products:
     __mul__ = dot
     __rmul__ = rdot
 
-    def __matmul__(self, other):
+    @overload
+    def __matmul__(self, other: KMatrix) -> KMatrix: ...
+    @overload
+    def __matmul__(self, other: ArrayLike) -> NDArray[Any]: ...
+    @overload
+    def __matmul__(self, other: LinearOperator) -> LinearOperator: ...
+
+    def __matmul__(self, other: ArrayLike | LinearOperator) -> NDArray[Any] | LinearOperator:
         fast = self._fast
         if fast is not None and type(other) is np.ndarray and other.dtype is fast[1]:
             # small operators: the Python checks would cost more than the product
@@ -354,10 +395,15 @@ class Products:
             raise ValueError("Scalar operands are not allowed, use '*' instead")
         return self.dot(other)
 
-    def __rmatmul__(self, other):
+    @overload
+    def __rmatmul__(self, other: ArrayLike) -> NDArray[Any]: ...
+    @overload
+    def __rmatmul__(self, other: LinearOperator) -> LinearOperator: ...
+
+    def __rmatmul__(self, other: ArrayLike | LinearOperator) -> NDArray[Any] | LinearOperator:
         if is_operator_scalar(other):
             raise ValueError("Scalar operands are not allowed, use '*' instead")
         return self.rdot(other)
 
-    def __call__(self, x):
+    def __call__(self, x: ArrayLike | LinearOperator) -> NDArray[Any] | LinearOperator:
         return self @ x

@@ -15,6 +15,8 @@ with one busy process on two cores, two threads ran at best as fast as one (meas
 4096 x 256 BB*: 0.7-1.0x), so the default then uses one.
 """
 
+from __future__ import annotations
+
 __all__ = ["ENV", "usable_cores", "get_workers", "set_workers", "threads_for", "get_pool",
            "share", "run_shared"]
 
@@ -23,6 +25,7 @@ import importlib
 import os
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 from ._checks import check_workers
@@ -65,7 +68,7 @@ def _env_workers():
     return value
 
 
-def get_workers():
+def get_workers() -> int:
     """The default number of worker threads of an apply, in the current thread.
 
     Returns
@@ -102,7 +105,7 @@ def get_workers():
 
 
 @contextlib.contextmanager
-def set_workers(workers):
+def set_workers(workers: int | None) -> Iterator[None]:
     """Context manager: the default number of worker threads of applies in this block.
 
     Applies of a :class:`~kmatrix.KMatrix` (``K @ X``, ``K.matmat(X)``, ...) and

@@ -9,18 +9,26 @@ recurse on both halves.  It is exact on exact butterflies and returns a quasi-op
 projection of any other matrix, with its error.
 """
 
+from __future__ import annotations
+
 __all__ = ["factorize"]
 
 import numbers
 import warnings
+from collections.abc import Sequence
+from typing import Any, Literal, Union, overload
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse import issparse
 
 from ._checks import check_real, value_dtype
 from ._scaling import exponent, ldexp, spread_exponent
 from ._layout import identity_twiddle, log2_exact
 from ._operator import KMatrix
+
+# A column permutation, or a list of candidates (see factorize's ``perm``).
+PermLike = Union[None, Literal["bitrev"], ArrayLike, Sequence[Union[None, str, ArrayLike]]]
 
 _STRUCTURES = ("B", "B*")
 _POWER_STEPS = 4
@@ -245,7 +253,28 @@ def _fit_increasing(M, out_dtype):
     return tw[0].astype(out_dtype, copy=False), alpha, err
 
 
-def factorize(A, *, structure="B", perm=None, tol=None, return_info=False):
+@overload
+def factorize(A: ArrayLike | KMatrix, *, structure: Literal["B", "B*"] = ...,
+              perm: PermLike = ..., tol: float | None = ...,
+              return_info: Literal[False] = ...) -> KMatrix: ...
+@overload
+def factorize(A: ArrayLike | KMatrix, *, structure: Literal["B", "B*"] = ...,
+              perm: PermLike = ..., tol: float | None = ...,
+              return_info: Literal[True]) -> tuple[KMatrix, dict[str, Any]]: ...
+@overload
+def factorize(A: ArrayLike | KMatrix, *, structure: Literal["B", "B*"] = ...,
+              perm: PermLike = ..., tol: float | None = ...,
+              return_info: bool = ...) -> KMatrix | tuple[KMatrix, dict[str, Any]]: ...
+
+
+def factorize(
+    A: ArrayLike | KMatrix,
+    *,
+    structure: Literal["B", "B*"] = "B",
+    perm: PermLike = None,
+    tol: float | None = None,
+    return_info: bool = False,
+) -> KMatrix | tuple[KMatrix, dict[str, Any]]:
     """Find the butterfly inside a dense matrix: ``A ~ B @ P`` with ``B`` a butterfly.
 
     Parameters

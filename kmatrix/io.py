@@ -9,12 +9,15 @@ member *before* any array data is read: a small or forged file cannot make it
 allocate more memory than its data actually holds.
 """
 
+from __future__ import annotations
+
 __all__ = ["save", "load", "FORMAT_NAME", "FORMAT_VERSION"]
 
 import errno
 import math
 import os
 import tokenize
+from typing import BinaryIO
 import zipfile
 import zlib
 
@@ -40,7 +43,7 @@ _READ_ERRORS = (
 _REAL_KEY = "real_matrix"
 
 
-def save(file, K) -> None:
+def save(file: str | os.PathLike[str] | BinaryIO, K: KMatrix) -> None:
     """Save ``K`` to ``file`` (a path or a binary file object) as ``.npz``.
 
     The archive holds ``format`` ("kmatrix"), ``version``, ``twiddle`` and ``shape``,
@@ -76,7 +79,7 @@ def save(file, K) -> None:
     )
 
 
-def load(file) -> KMatrix:
+def load(file: str | os.PathLike[str] | BinaryIO) -> KMatrix:
     """Load a K-matrix saved by :func:`save`; the file is validated, never unpickled.
 
     Parameters

@@ -7,7 +7,7 @@ its certificate) is tested here for every constructor, through the public strate
 import numpy as np
 import pytest
 import scipy.sparse
-from hypothesis import given, strategies as st
+from hypothesis import given, settings, strategies as st
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 import kmatrix as km
@@ -29,6 +29,10 @@ from kmatrix.testing.strategies import (
     structured_targets,
 )
 
+TRANSFORM_NAMES = {"dct", "dst", "idct", "idst", "dht", "haar", "dftn", "idftn", "dctn", "dstn",
+                   "idctn", "idstn", "convolution2d", "from_circuit"}
+
+
 def _oracle(K):
     return dense_reference(np.asarray(K.twiddle), K.shape)
 
@@ -36,7 +40,10 @@ def _oracle(K):
 # ---------------------------------------------------------------------------- expressivity
 @pytest.mark.parametrize("name", STRUCTURED_NAMES)
 def test_structured_targets_meet_their_certificates(name):
+    # the transforms draw few examples each: their own test files cover them in depth
+    fast = settings(max_examples=15) if name in TRANSFORM_NAMES else lambda f: f
 
+    @fast
     @given(structured_targets(names=[name]))
     def check(t):
         assert isinstance(t, StructuredTarget) and t.name == name
@@ -44,6 +51,20 @@ def test_structured_targets_meet_their_certificates(name):
         assert_matches_dense(t.kmatrix, t.dense)
         assert_certificate(t.kmatrix, width=t.width, expansion=t.expansion)
         assert_adjoint(t.kmatrix, rng=0)
+
+    check()
+
+
+@pytest.mark.parametrize("max_n", [1, 2, 3, 5])
+def test_transform_targets_keep_every_side_within_max_n(max_n):
+    assert TRANSFORM_NAMES <= set(STRUCTURED_NAMES)
+
+    @settings(max_examples=20)
+    @given(structured_targets(names=sorted(TRANSFORM_NAMES), max_n=max_n))
+    def check(t):
+        assert max(t.kmatrix.shape) <= max_n
+        assert_matches_dense(t.kmatrix, t.dense)
+        assert_certificate(t.kmatrix, width=t.width, expansion=t.expansion)
 
     check()
 

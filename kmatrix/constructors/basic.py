@@ -1,8 +1,13 @@
 """Basic K-matrices: identity, diagonal and random."""
 
+from __future__ import annotations
+
 __all__ = ["identity", "diag", "random"]
 
+from typing import Literal
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .._checks import (
     as_vector,
@@ -16,11 +21,12 @@ from .._checks import (
 )
 from .._layout import identity_twiddle, internal_size_for, log2_exact
 from .._operator import KMatrix
+from .._typing import SeedLike, ShapeLike
 
 _INITS = ("randn", "ortho", "identity")
 
 
-def identity(n, dtype=np.float64) -> KMatrix:
+def identity(n: int, dtype: DTypeLike = np.float64) -> KMatrix:
     """Identity operator of size ``n`` as a K-matrix, width 1, expansion 1 (padded otherwise).
 
     Examples
@@ -36,7 +42,7 @@ def identity(n, dtype=np.float64) -> KMatrix:
     return KMatrix(identity_twiddle(2, log2_exact(big), dtype), (n, n))
 
 
-def diag(d) -> KMatrix:
+def diag(d: ArrayLike) -> KMatrix:
     """Diagonal operator ``numpy.diag(d)`` as a K-matrix (width 1).
 
     The diagonal sits in the first factor (stride N/2) of the first block; every other
@@ -83,7 +89,15 @@ def _haar_unitary_2x2(rng, count, complex_):
     return q * ph[:, None, :]
 
 
-def random(shape, *, width=1, expansion=1, dtype=np.float64, init="ortho", rng=None) -> KMatrix:
+def random(
+    shape: ShapeLike,
+    *,
+    width: int = 1,
+    expansion: float = 1,
+    dtype: DTypeLike = np.float64,
+    init: Literal["ortho", "randn", "identity"] = "ortho",
+    rng: SeedLike = None,
+) -> KMatrix:
     """Random K-matrix in ``(BB*)^width_expansion``.
 
     Parameters

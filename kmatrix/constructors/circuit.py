@@ -1,10 +1,14 @@
 """Theorem 1 as a constructor: a linear arithmetic circuit compiled to a K-matrix."""
 
+from __future__ import annotations
+
 __all__ = ["from_circuit"]
 
+from collections.abc import Sequence
 import numbers
 
 import numpy as np
+from numpy.typing import DTypeLike
 import scipy.sparse
 
 from .. import _algebra
@@ -125,7 +129,12 @@ def _layers(n, terms, depth, zero, outputs):
     return mats
 
 
-def from_circuit(n, gates, outputs, dtype=None) -> KMatrix:
+def from_circuit(
+    n: int,
+    gates: Sequence[tuple[int, complex, int, complex]],
+    outputs: Sequence[int],
+    dtype: DTypeLike | None = None,
+) -> KMatrix:
     """The linear map computed by an arithmetic circuit, as a K-matrix (Theorem 1).
 
     Parameters

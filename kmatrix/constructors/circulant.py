@@ -8,9 +8,14 @@ blocks.  Everything else embeds in such a circulant and keeps the wanted corner
 through the logical shape.
 """
 
+from __future__ import annotations
+
 __all__ = ["circulant", "toeplitz", "convolution"]
 
+from typing import Literal
+
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .._checks import as_vector, check_memory, twiddle_nbytes, value_dtype
 from .._layout import log2_exact, pair_indices
@@ -137,7 +142,7 @@ def _embedded_toeplitz(col, row, dtype, names, real):
     return KMatrix._from_owned(_finite(tw, names), (col.size, row.size), real_matrix=real)
 
 
-def circulant(c) -> KMatrix:
+def circulant(c: ArrayLike) -> KMatrix:
     """Circulant matrix ``scipy.linalg.circulant(c)`` (first column ``c``) as a K-matrix.
 
     Parameters
@@ -191,7 +196,7 @@ def circulant(c) -> KMatrix:
     return _embedded_toeplitz(c, row, dtype, "c is", real)
 
 
-def toeplitz(c, r=None) -> KMatrix:
+def toeplitz(c: ArrayLike, r: ArrayLike | None = None) -> KMatrix:
     """Toeplitz matrix ``scipy.linalg.toeplitz(c, r)`` as a K-matrix.
 
     Parameters
@@ -243,7 +248,9 @@ def toeplitz(c, r=None) -> KMatrix:
     return _embedded_toeplitz(c, r, _operator_dtype(c, r, name="c and r"), "c or r is", _is_real(c, r))
 
 
-def convolution(h, n, mode="full") -> KMatrix:
+def convolution(
+    h: ArrayLike, n: int, mode: Literal["full", "same", "valid", "circular"] = "full"
+) -> KMatrix:
     """The operator ``x -> numpy.convolve(h, x, mode)`` (or the circular convolution) on length ``n``.
 
     Parameters

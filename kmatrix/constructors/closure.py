@@ -6,7 +6,11 @@ without any arithmetic on the stored values (the twiddle-level rules are in
 Kronecker product) of the operands' dense forms to the rounding of applying them.
 """
 
+from __future__ import annotations
+
 __all__ = ["ksum", "kron"]
+
+from collections.abc import Iterable
 
 from .. import _algebra
 from .._operator import KMatrix
@@ -19,7 +23,7 @@ def _check_kmatrix(x, name):
     return x
 
 
-def ksum(terms) -> KMatrix:
+def ksum(terms: Iterable[KMatrix]) -> KMatrix:
     """Sum of K-matrices as one K-matrix (exported as ``kmatrix.sum``; ``A + B`` uses it).
 
     Parameters
@@ -87,7 +91,7 @@ def ksum(terms) -> KMatrix:
     return KMatrix(tw, shape, real_matrix=real)
 
 
-def kron(A, B) -> KMatrix:
+def kron(A: KMatrix, B: KMatrix) -> KMatrix:
     """Kronecker product ``numpy.kron(A, B)`` of two K-matrices, as a K-matrix.
 
     Parameters

@@ -6,20 +6,24 @@ other sizes use Bluestein's chirp identity around a power-of-two circulant
 (expansion < 4), built by :mod:`kmatrix.constructors.circulant`.
 """
 
+from __future__ import annotations
+
 __all__ = ["dft", "idft", "hadamard"]
 
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._checks import check_dtype, check_memory, check_norm, check_size, twiddle_nbytes
 from .._layout import identity_twiddle, log2_exact, pair_indices
 from .._operator import KMatrix
+from .._typing import NormWord
 from .circulant import circulant_twiddle, toeplitz_column
 
 _NORMS = ("backward", "ortho", "forward")
 
 
-def hadamard(n, normalized=False, dtype=np.float64) -> KMatrix:
+def hadamard(n: int, normalized: bool = False, dtype: DTypeLike = np.float64) -> KMatrix:
     """Sylvester-Hadamard matrix ``scipy.linalg.hadamard(n)`` as a K-matrix.
 
     Parameters
@@ -195,7 +199,7 @@ def _bluestein(n, sign, total, dtype):
     return KMatrix(tw.astype(dtype), (n, n))
 
 
-def dft(n, norm="backward", dtype=np.complex128) -> KMatrix:
+def dft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) -> KMatrix:
     """Discrete Fourier transform: ``dft(n, norm) @ x == numpy.fft.fft(x, axis=0, norm=norm)``.
 
     Parameters
@@ -248,7 +252,7 @@ def dft(n, norm="backward", dtype=np.complex128) -> KMatrix:
     return _fourier(n, norm, dtype, inverse=False)
 
 
-def idft(n, norm="backward", dtype=np.complex128) -> KMatrix:
+def idft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) -> KMatrix:
     """Inverse DFT: ``idft(n, norm) @ x == numpy.fft.ifft(x, axis=0, norm=norm)``.
 
     Same construction and certificate as :func:`dft` with the conjugate roots:

@@ -1,14 +1,17 @@
 """Low-rank matrices ``U @ V.conj().T`` as K-matrices: rank 1 is in BB*, then the sum rule."""
 
+from __future__ import annotations
+
 __all__ = ["low_rank"]
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse import issparse
 
+from .._algebra import sum_frame
 from .._checks import check_memory, twiddle_nbytes, value_dtype
 from .._layout import internal_size_for, log2_exact
 from .._operator import KMatrix
-from .._algebra import sum_frame
 
 
 def _as_factor(x, name):
@@ -29,7 +32,7 @@ def _as_factor(x, name):
     return x
 
 
-def low_rank(U, V) -> KMatrix:
+def low_rank(U: ArrayLike, V: ArrayLike) -> KMatrix:
     """The low-rank operator ``U @ V.conj().T`` as a K-matrix.
 
     Parameters

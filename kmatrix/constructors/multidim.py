@@ -6,16 +6,21 @@ here act on that vector.  Separable transforms are Kronecker products of the 1-D
 flattened arrays with padded rows, between two exact permutations.
 """
 
+from __future__ import annotations
+
 __all__ = ["dftn", "idftn", "convolution2d"]
 
 import operator
+from typing import Literal
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .. import _algebra
 from .._benes import permutation_twiddle
 from .._checks import check_size, numeric_array, shape_pair
 from .._operator import KMatrix
+from .._typing import NormWord, ShapeNDLike
 from .circulant import toeplitz
 from .fourier import dft, idft
 
@@ -48,7 +53,7 @@ def _separable(shape, one_d, norm, dtype):
     return KMatrix._from_owned(tw, kshape)
 
 
-def dftn(shape, norm=None, dtype=np.complex128) -> KMatrix:
+def dftn(shape: ShapeNDLike, norm: NormWord = None, dtype: DTypeLike = np.complex128) -> KMatrix:
     """n-D DFT on flattened arrays: ``dftn(x.shape, norm) @ x.ravel() == numpy.fft.fftn(x, norm=norm).ravel()``.
 
     Parameters
@@ -89,7 +94,7 @@ def dftn(shape, norm=None, dtype=np.complex128) -> KMatrix:
     return _separable(shape, dft, norm, dtype)
 
 
-def idftn(shape, norm=None, dtype=np.complex128) -> KMatrix:
+def idftn(shape: ShapeNDLike, norm: NormWord = None, dtype: DTypeLike = np.complex128) -> KMatrix:
     """n-D inverse DFT on flattened arrays: ``idftn(x.shape, norm) @ x.ravel() == numpy.fft.ifftn(x, norm=norm).ravel()``.
 
     Same construction and certificate as :func:`dftn`, from :func:`kmatrix.idft`.
@@ -137,7 +142,9 @@ def _injection(positions, size, cols, dtype):
     )
 
 
-def convolution2d(h, shape, mode="full") -> KMatrix:
+def convolution2d(
+    h: ArrayLike, shape: tuple[int, int], mode: Literal["full", "same", "valid"] = "full"
+) -> KMatrix:
     """The operator ``x -> scipy.signal.convolve2d(x, h, mode)`` on flattened ``x`` of ``shape``.
 
     Parameters

@@ -4,9 +4,12 @@ Theorem 2 of Dao et al. (2020): every permutation matrix is in ``BB*`` (width 1,
 expansion 1); the routing itself is in :mod:`kmatrix._benes`.
 """
 
+from __future__ import annotations
+
 __all__ = ["permutation", "bit_reversal"]
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .._benes import bit_reverse_indices, permutation_twiddle
 from .._checks import check_dtype, check_memory, check_size, twiddle_nbytes
@@ -53,7 +56,7 @@ def _check_perm(p, dtype):
     return arr
 
 
-def permutation(p, dtype=np.float64) -> KMatrix:
+def permutation(p: ArrayLike, dtype: DTypeLike = np.float64) -> KMatrix:
     """Permutation operator ``x -> x[p]`` as an exact K-matrix in ``BB*``.
 
     Parameters
@@ -102,7 +105,7 @@ def permutation(p, dtype=np.float64) -> KMatrix:
     return KMatrix._from_owned(permutation_twiddle(p, dtype), (p.size, p.size))
 
 
-def bit_reversal(n, dtype=np.float64) -> KMatrix:
+def bit_reversal(n: int, dtype: DTypeLike = np.float64) -> KMatrix:
     """Bit-reversal permutation of size ``n`` (a power of two) as a K-matrix.
 
     ``(P x)_i = x_{r(i)}`` where ``r(i)`` reverses the ``log2(n)`` bits of ``i``: the

@@ -6,14 +6,20 @@ real (:attr:`~kmatrix.KMatrix.real_matrix`); the constructions and their certifi
 are in :mod:`kmatrix.constructors.trig` and the theory page of the documentation.
 """
 
+from __future__ import annotations
+
 __all__ = ["dct", "dst", "idct", "idst", "dctn", "dstn", "idctn", "idstn", "dht"]
 
+from typing import Literal
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._checks import (
     check_choice_int, check_dtype, check_norm, check_optional_bool, check_size, shape_tuple,
 )
 from .._operator import KMatrix
+from .._typing import NormWord, ShapeNDLike
 from .closure import kron
 from .trig import trig_operator
 
@@ -51,7 +57,13 @@ def _transform(kind, n, type_, norm, orthogonalize, dtype, inverse=False):
     return K if dtype == np.float64 else K.astype(dtype)
 
 
-def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002 - SciPy's name
+def dct(
+    n: int,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """Discrete cosine transform: ``dct(n, ...) @ x == scipy.fft.dct(x, ..., axis=0)``.
 
     Parameters
@@ -113,7 +125,13 @@ def dct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix: 
     return _transform("dct", n, type, norm, orthogonalize, dtype)
 
 
-def dst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
+def dst(
+    n: int,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """Discrete sine transform: ``dst(n, ...) @ x == scipy.fft.dst(x, ..., axis=0)``.
 
     Parameters are those of :func:`dct`; every type accepts every ``n >= 1``.
@@ -145,7 +163,13 @@ def dst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix: 
     return _transform("dst", n, type, norm, orthogonalize, dtype)
 
 
-def idct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
+def idct(
+    n: int,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """Inverse DCT: ``idct(n, ...) @ x == scipy.fft.idct(x, ..., axis=0)``.
 
     The DCT of the inverse type (1 -> 1, 2 -> 3, 3 -> 2, 4 -> 4) with the norm words
@@ -161,7 +185,13 @@ def idct(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:
     return _transform("dct", n, type, norm, orthogonalize, dtype, inverse=True)
 
 
-def idst(n, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
+def idst(
+    n: int,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """Inverse DST: ``idst(n, ...) @ x == scipy.fft.idst(x, ..., axis=0)``.
 
     See :func:`idct`; same certificate as :func:`dst`.
@@ -184,7 +214,13 @@ def _transform_n(one_d, shape, type_, norm, orthogonalize, dtype):
     return K
 
 
-def dctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
+def dctn(
+    shape: ShapeNDLike,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """n-D DCT of a row-major flattened array: ``dctn(x.shape) @ x.ravel() == dctn(x).ravel()``.
 
     ``dctn(x)`` is :func:`scipy.fft.dctn` over every axis.
@@ -214,7 +250,13 @@ def dctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMat
     return _transform_n(dct, shape, type, norm, orthogonalize, dtype)
 
 
-def dstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
+def dstn(
+    shape: ShapeNDLike,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """n-D DST of a row-major flattened array (see :func:`dctn`).
 
     Examples
@@ -227,7 +269,13 @@ def dstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMat
     return _transform_n(dst, shape, type, norm, orthogonalize, dtype)
 
 
-def idctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
+def idctn(
+    shape: ShapeNDLike,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """n-D inverse DCT: ``idctn(x.shape) @ x.ravel() == scipy.fft.idctn(x).ravel()``.
 
     Examples
@@ -240,7 +288,13 @@ def idctn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMa
     return _transform_n(idct, shape, type, norm, orthogonalize, dtype)
 
 
-def idstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMatrix:  # noqa: A002
+def idstn(
+    shape: ShapeNDLike,
+    type: Literal[1, 2, 3, 4] = 2,  # noqa: A002 - SciPy's name
+    norm: NormWord = None,
+    orthogonalize: bool | None = None,
+    dtype: DTypeLike = np.float64,
+) -> KMatrix:
     """n-D inverse DST: ``idstn(x.shape) @ x.ravel() == scipy.fft.idstn(x).ravel()``.
 
     Examples
@@ -253,7 +307,7 @@ def idstn(shape, type=2, norm=None, orthogonalize=None, dtype=np.float64) -> KMa
     return _transform_n(idst, shape, type, norm, orthogonalize, dtype)
 
 
-def dht(n, norm=None, dtype=np.float64) -> KMatrix:
+def dht(n: int, norm: NormWord = None, dtype: DTypeLike = np.float64) -> KMatrix:
     """Discrete Hartley transform ``H[k, j] = cas(2 pi k j / n) = cos(.) + sin(.)``.
 
     Parameters

@@ -1,14 +1,22 @@
 """Sparse matrices as K-matrices: a copy / multiply / sum pipeline in width 4."""
 
+from __future__ import annotations
+
 __all__ = ["sparse"]
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 from scipy.sparse import issparse
 
-from .._layout import internal_size_for, log2_exact
-from .._operator import KMatrix
 from .._benes import pair_of, permutation_swaps, swap_twiddle
 from .._checks import check_dtype, check_memory, twiddle_nbytes, value_dtype
+from .._layout import internal_size_for, log2_exact
+from .._operator import KMatrix
+
+if TYPE_CHECKING:  # (scipy.sparse.sparray is SciPy >= 1.11)
+    from scipy.sparse import sparray, spmatrix
 
 
 def _triplets(S):
@@ -80,7 +88,7 @@ def _fill(first, n):
     return np.concatenate([first, np.flatnonzero(rest)]).astype(np.intp)
 
 
-def sparse(S, dtype=None) -> KMatrix:
+def sparse(S: ArrayLike | spmatrix | sparray, dtype: DTypeLike | None = None) -> KMatrix:
     """Sparse matrix ``S`` as a K-matrix of width at most 4.
 
     Parameters

@@ -11,9 +11,14 @@ module zero-pads its input to ``n``, runs every stack on it, concatenates the st
 outputs and keeps the first ``out_size``.  Nothing here imports torch.
 """
 
+from __future__ import annotations
+
 __all__ = ["from_torch_butterfly", "to_torch_butterfly"]
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike
 
 from .. import _algebra
 from .._checks import check_dtype, check_size, value_dtype
@@ -61,8 +66,15 @@ def _canonical_blocks(blocks, increasing_stride, dtype):
     return np.concatenate(parts, axis=0)
 
 
-def from_torch_butterfly(twiddle, increasing_stride=True, in_size=None, out_size=None,
-                         dtype=None, nblocks=None, complex=None) -> KMatrix:  # noqa: A002 - torch's word
+def from_torch_butterfly(
+    twiddle: ArrayLike,
+    increasing_stride: bool = True,
+    in_size: int | None = None,
+    out_size: int | None = None,
+    dtype: DTypeLike | None = None,
+    nblocks: int | None = None,
+    complex: bool | None = None,  # noqa: A002 - torch's word
+) -> KMatrix:
     """The matrix of a torch_butterfly ``Butterfly`` module (without bias) as a K-matrix.
 
     Parameters
@@ -136,7 +148,7 @@ def from_torch_butterfly(twiddle, increasing_stride=True, in_size=None, out_size
     return KMatrix(full, (out_size, in_size))
 
 
-def to_torch_butterfly(K, increasing_stride=True):
+def to_torch_butterfly(K: KMatrix, increasing_stride: bool = True) -> dict[str, Any]:
     """torch_butterfly ``Butterfly`` arguments and twiddle that reproduce ``K``.
 
     Parameters

@@ -1,8 +1,11 @@
 """The orthonormal Haar wavelet transform as a K-matrix: one butterfly and one permutation."""
 
+from __future__ import annotations
+
 __all__ = ["haar"]
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from .._benes import permutation_twiddle
 from .._checks import check_dtype, check_size
@@ -24,7 +27,7 @@ def _output_order(m, level):
     return np.concatenate(parts).astype(np.intp)
 
 
-def haar(n, level=None, dtype=np.float64) -> KMatrix:
+def haar(n: int, level: int | None = None, dtype: DTypeLike = np.float64) -> KMatrix:
     """Orthonormal Haar wavelet analysis ``x -> [a_L, d_L, d_{L-1}, ..., d_1]`` as a K-matrix.
 
     Equals ``numpy.concatenate(pywt.wavedec(x, "haar", mode="periodization", level=L))``.

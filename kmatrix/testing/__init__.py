@@ -19,14 +19,23 @@ Examples
 >>> assert_certificate(L, width=1, expansion=2 * 8 / 6)
 """
 
+from __future__ import annotations
+
 __all__ = ["assert_matches_dense", "assert_adjoint", "assert_certificate", "default_rtol"]
 
+from typing import TYPE_CHECKING
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator
 
 from .._checks import check_real, check_size
 from .._operator import KMatrix
+from .._typing import SeedLike
+
+if TYPE_CHECKING:  # (scipy.sparse.sparray is SciPy >= 1.11)
+    from scipy.sparse import sparray, spmatrix
 
 
 def _n_factors(K):
@@ -38,7 +47,7 @@ def _real_finfo(dtype):
     return np.finfo(np.dtype(dtype))
 
 
-def default_rtol(K):
+def default_rtol(K: KMatrix) -> float:
     """Default relative tolerance for ``K``: ``4 (F + 4) eps`` with ``F`` the number of factors.
 
     Each factor of a real K-matrix rounds every entry at most twice (``t00 x_p + t01 x_q``),
@@ -66,7 +75,8 @@ def _check_kmatrix(K, name="K"):
         raise TypeError(f"{name} must be a KMatrix; got {type(K).__name__}")
 
 
-def assert_matches_dense(K, A, rtol=None, atol=None):
+def assert_matches_dense(K: KMatrix, A: ArrayLike | spmatrix | sparray, rtol: float | None = None,
+                         atol: float | None = None) -> None:
     """Assert that the K-matrix ``K`` equals the dense matrix ``A`` to rounding error.
 
     Parameters
@@ -138,7 +148,8 @@ def assert_matches_dense(K, A, rtol=None, atol=None):
         )
 
 
-def assert_adjoint(K, rng=None, rtol=None, n_vectors=3):
+def assert_adjoint(K: LinearOperator, rng: SeedLike = None, rtol: float | None = None,
+                   n_vectors: int = 3) -> None:
     """Dot test: assert ``<K x, y> == <x, K^H y>`` for random ``x``, ``y``.
 
     Parameters
@@ -218,7 +229,8 @@ def assert_adjoint(K, rng=None, rtol=None, n_vectors=3):
         )
 
 
-def assert_certificate(K, width=None, expansion=None):
+def assert_certificate(K: KMatrix, width: int | None = None,
+                       expansion: float | None = None) -> None:
     """Assert that ``K`` is a well-formed member of ``(BB*)^width_expansion``.
 
     Parameters

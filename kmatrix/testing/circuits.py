@@ -15,9 +15,17 @@ Examples
 True
 """
 
+from __future__ import annotations
+
 __all__ = ["fft_circuit", "dct_circuit", "evaluate_circuit"]
 
+from collections.abc import Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from .._typing import Gate
 
 
 def _pow2(n, name):
@@ -26,7 +34,7 @@ def _pow2(n, name):
     return int(n)
 
 
-def fft_circuit(n, inverse=False):
+def fft_circuit(n: int, inverse: bool = False) -> tuple[int, list[Gate], list[int]]:
     """Radix-2 decimation-in-time FFT as a circuit: ``(n, gates, outputs)``.
 
     The outputs are ``numpy.fft.fft(x)`` (``inverse=True``: ``n * numpy.fft.ifft(x)``,
@@ -52,7 +60,7 @@ def fft_circuit(n, inverse=False):
     m = n.bit_length() - 1
     sign = 1 if inverse else -1
     cur = [int(format(k, f"0{m}b")[::-1], 2) if m else 0 for k in range(n)]
-    gates = []
+    gates: list[Gate] = []
     size = 2
     while size <= n:
         half = size // 2
@@ -70,7 +78,7 @@ def fft_circuit(n, inverse=False):
     return n, gates, cur
 
 
-def dct_circuit(n):
+def dct_circuit(n: int) -> tuple[int, list[Gate], list[int]]:
     """Fast DCT-II (Lee's recursion) as a circuit: outputs ``scipy.fft.dct(x, type=2)``.
 
     With ``X[k] = 2 sum_j x[j] cos(pi (2j + 1) k / (2n))``, the even outputs are the
@@ -93,7 +101,7 @@ def dct_circuit(n):
     True
     """
     n = _pow2(n, "dct_circuit")
-    gates = []
+    gates: list[Gate] = []
 
     def gate(i, a, j, b):
         gates.append((i, a, j, b))
@@ -120,7 +128,8 @@ def dct_circuit(n):
     return n, gates, lee(list(range(n)), 2.0)
 
 
-def evaluate_circuit(n, gates, outputs, x):
+def evaluate_circuit(n: int, gates: Sequence[Gate], outputs: Sequence[int],
+                     x: ArrayLike) -> NDArray[Any]:
     """Evaluate the circuit gate by gate on ``x`` of shape ``(n,)`` or ``(n, k)``.
 
     Examples

@@ -7,17 +7,24 @@ work array of the result dtype, and a few launches of the pass kernels of
 and numeric dtype, as zero-padded to ``N`` rows.
 """
 
+from __future__ import annotations
+
 __all__ = ["apply_device", "apply_internal"]
 
 import numpy as np
 
 import weakref
+from typing import TYPE_CHECKING
 
 from ..._checks import apply_dtype, is_device_array
 from ..._layout import SUPPORTED_DTYPES
+from ..._typing import DeviceArray, StreamLike
 from . import device, plan
 from .device import check_same_device, cuda_module, current_device_id, device_twiddle
 from .interop import as_caller_type, import_array, on_stream, resolve_stream
+
+if TYPE_CHECKING:
+    from ..._operator import KMatrix
 
 _NUMERIC_KINDS = "biufc"
 
@@ -56,7 +63,8 @@ def _validate(K, x, name):
     return tuple(int(s) for s in shape), out
 
 
-def apply_device(K, x, name="KMatrix @ x", stream=None):
+def apply_device(K: KMatrix, x: DeviceArray, name: str = "KMatrix @ x",
+                 stream: StreamLike = None) -> DeviceArray:
     """Return ``K @ x`` for a device array ``x``, computed on the GPU; the result stays there.
 
     Parameters
@@ -216,7 +224,7 @@ def _launches(K, dtype, k, device_id):
     return launches
 
 
-def apply_internal(K, work, stream=None):
+def apply_internal(K: KMatrix, work: DeviceArray, stream: StreamLike = None) -> DeviceArray:
     """Apply the internal ``N x N`` operator ``E`` of ``K`` in place: ``work <- E @ work``.
 
     The allocation-free core of :func:`apply_device`, for callers that keep their own

@@ -11,6 +11,8 @@ The pool is small: at most ``MAX_BYTES`` in all (larger requests are allocated f
 the call and dropped), emptied by :func:`free_buffers`.
 """
 
+from __future__ import annotations
+
 __all__ = ["MAX_BYTES", "take", "give_back", "free_buffers", "pooled_bytes"]
 
 import threading
@@ -57,7 +59,7 @@ def give_back(buf, device_id, stream):
         _BYTES[0] += nbytes
 
 
-def pooled_bytes():
+def pooled_bytes() -> int:
     """Bytes of device memory held by the pool of scratch buffers now.
 
     Examples
@@ -69,7 +71,7 @@ def pooled_bytes():
     return _BYTES[0]
 
 
-def free_buffers():
+def free_buffers() -> None:
     """Drop every pooled scratch buffer (the memory is freed once no launch uses it).
 
     Examples

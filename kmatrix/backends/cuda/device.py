@@ -4,6 +4,8 @@ Importing this module imports nothing from ``numba.cuda``; :func:`cuda_module` d
 on first use, after checking that kernels can run.
 """
 
+from __future__ import annotations
+
 __all__ = [
     "is_available",
     "cuda_module",
@@ -17,11 +19,18 @@ __all__ = [
 ]
 
 import weakref
+from typing import TYPE_CHECKING
 
 import numpy as np
+from numpy.typing import DTypeLike
+
+from ..._typing import DeviceArray
+
+if TYPE_CHECKING:
+    from ..._operator import KMatrix
 
 
-def is_available():
+def is_available() -> bool:
     """Whether ``numba.cuda`` can run kernels here (a GPU, or ``NUMBA_ENABLE_CUDASIM=1``).
 
     Returns ``False`` instead of raising when ``numba-cuda``, the driver or a device is
@@ -141,7 +150,7 @@ def _check_same_device(arr, current):
 _DEVICE_TWIDDLES = weakref.WeakKeyDictionary()
 
 
-def device_twiddle(K, dtype):
+def device_twiddle(K: KMatrix, dtype: DTypeLike) -> DeviceArray:
     """The twiddle of ``K`` as a ``(2w*m, 4, N/2)`` device array of ``dtype``, cached for ``K``.
 
     One host-to-device copy per operator, dtype and device; later calls return the

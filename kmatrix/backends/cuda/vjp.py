@@ -1,13 +1,21 @@
 """Host side of the GPU vector-Jacobian product; the twin of the CPU vjp."""
 
+from __future__ import annotations
+
 __all__ = ["vjp_device", "TAPE_BYTES"]
+
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..._checks import apply_dtype, is_device_array
+from ..._typing import DeviceArray, StreamLike
 from . import buffers, device
 from .device import check_same_device, cuda_module, current_device_id, device_twiddle
 from .interop import as_caller_type, import_array, on_stream, order_after, resolve_stream
+
+if TYPE_CHECKING:
+    from ..._operator import KMatrix
 
 _NUMERIC_KINDS = "biufc"
 # Device memory for the vjp's tape of factor inputs; larger batches run in column chunks.
@@ -33,7 +41,8 @@ def _vjp_operand(a, name, first, want):
     return shape, dtype
 
 
-def vjp_device(K, X, G, stream=None):
+def vjp_device(K: KMatrix, X: DeviceArray, G: DeviceArray,
+               stream: StreamLike = None) -> tuple[DeviceArray, DeviceArray]:
     r"""Vector-Jacobian product of ``Y = K @ X`` on the GPU; the twin of :func:`kmatrix.vjp`.
 
     Parameters
