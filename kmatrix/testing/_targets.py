@@ -8,6 +8,8 @@ with every side at most ``max_n``.
 
 from __future__ import annotations
 
+import math
+
 __all__ = ["STRUCTURED_NAMES", "StructuredTarget", "structured_targets"]
 
 import operator
@@ -164,7 +166,8 @@ def _t_sum(draw: st.DrawFn, max_n: int) -> Drawn:
 
 
 def _t_kron(draw: st.DrawFn, max_n: int) -> Drawn:
-    side = max(1, min(4, max_n))
+    # Each side of A (x) B is a product of the operands' sides: keep it within max_n.
+    side = max(1, min(4, math.isqrt(max_n)))
     A, B = draw(kmatrices(max_side=side)), draw(kmatrices(max_side=side))
     (ra, ca), (rb, cb), nb = A.shape, B.shape, B.internal_size
     width = max(A.width, B.width) + (ca > 1 and cb < nb) + (ra > 1 and rb < nb)
