@@ -135,6 +135,23 @@ def bench_real_maps(rows, rng, quick, rates):
     rows[-1]["note"] = f"{T.describe().splitlines()[0].split(' in ')[1]}; rel 2-norm err {err:.2e}"
 
 
+def bench_dftn(rows, rng, quick, rates):
+    """2-D DFT of a batch of images: one operator on flattened columns against fft2."""
+    shape, k = (64, 64), 64
+    n = shape[0] * shape[1]
+    F = km.dftn(shape)
+    imgs = _rand(rng, (k, *shape), np.complex128)  # numpy's layout: one image after another
+    X = np.ascontiguousarray(imgs.reshape(k, n).T)  # kmatrix's: one flattened image per column
+    ours, base = paired_median_times(lambda: F @ X, lambda: np.fft.fft2(imgs))
+    rows.append(_row(f"9. 2-D DFT complex128 {shape[0]}x{shape[1]} batch={k}", ours, base,
+                     "numpy.fft.fft2", 3, "within"))
+    ref = np.fft.fft2(imgs).reshape(k, n).T
+    err = np.linalg.norm(F @ X - ref) / np.linalg.norm(ref)
+    rows[-1]["rel_err"] = err
+    rows[-1]["note"] = f"{F.describe().splitlines()[0].split(' in ')[1]}; rel 2-norm err {err:.2e}"
+    _rates(rows[-1], 5 * n * np.log2(n) * k, 2 * X.nbytes, rates)
+
+
 def bench_pyfaust(rows, rng, quick, rates):
     try:
         import pyfaust
@@ -205,18 +222,29 @@ def bench_compile(rows):
                          passed="PASS" if t < goal else "FAIL"))
 
 
-def run(quick=False):
+GROUPS = ("bbstar", "dft", "pyfaust", "throughput", "small", "compile", "workers", "real", "dftn")
+
+
+def run(quick=False, only=None):
+    """Every row group, or those named in ``only`` (names from ``GROUPS``)."""
     rng = np.random.default_rng(0)
     gemm, bw = machine_rates()
+    rates = (gemm, bw)
     rows = []
-    bench_random_bbstar(rows, rng, quick, (gemm, bw))
-    bench_dft(rows, rng, quick, (gemm, bw))
-    bench_pyfaust(rows, rng, quick, (gemm, bw))
-    bench_throughput(rows, rng, quick, (gemm, bw))
-    bench_small(rows, rng, quick)
-    bench_compile(rows)
-    bench_workers(rows, quick)
-    bench_real_maps(rows, rng, quick, (gemm, bw))
+    groups = {
+        "bbstar": lambda: bench_random_bbstar(rows, rng, quick, rates),
+        "dft": lambda: bench_dft(rows, rng, quick, rates),
+        "pyfaust": lambda: bench_pyfaust(rows, rng, quick, rates),
+        "throughput": lambda: bench_throughput(rows, rng, quick, rates),
+        "small": lambda: bench_small(rows, rng, quick),
+        "compile": lambda: bench_compile(rows),
+        "workers": lambda: bench_workers(rows, quick),
+        "real": lambda: bench_real_maps(rows, rng, quick, rates),
+        "dftn": lambda: bench_dftn(rows, rng, quick, rates),
+    }
+    for name in GROUPS:
+        if only is None or name in only:
+            groups[name]()
     return dict(machine=machine(), dgemm_gflops=gemm, copy_bandwidth_gbs=bw, rows=rows)
 
 
@@ -227,8 +255,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true", help="skip the largest sizes (< 3 minutes)")
     ap.add_argument("--json", default=os.path.join(ROOT, "benchmarks", "results", "cpu.json"))
+    ap.add_argument("--only", nargs="+", choices=GROUPS, metavar="GROUP",
+                    help=f"run only these row groups: {', '.join(GROUPS)}")
     args = ap.parse_args(argv)
-    res = run(args.quick)
+    res = run(args.quick, args.only)
     print(f"machine: {res['machine']}; DGEMM {res['dgemm_gflops']:.1f} GFLOP/s; "
           f"copy bandwidth {res['copy_bandwidth_gbs']:.1f} GB/s")
     print(table(res["rows"], COLUMNS))

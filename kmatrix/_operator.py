@@ -261,7 +261,8 @@ class KMatrix(Products, Arithmetic, LinearOperator):
         if split == "real_matrix":
             rows = self.shape[0]
             return apply_real_matrix(
-                lambda z: apply_twiddle(packed, plan, z, rows, kdtype, workers=workers), x, dtype)
+                lambda z, paired=False: apply_twiddle(packed, plan, z, rows, kdtype,
+                                                      workers=workers, paired=paired), x, dtype)
         if split:
             k = 1 if x.ndim == 1 else x.shape[1]
             rows_in = x.shape[0]  # (explicit: reshape cannot infer -1 for k = 0)

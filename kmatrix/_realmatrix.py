@@ -9,8 +9,8 @@ applied as ``ceil(k/2)`` complex columns, packed ``x[:, :h] + 1j x[:, h:]``, and
 real and imaginary parts of the result are its two halves.  Complex input needs no
 packing (``M z = M Re z + 1j M Im z`` is what complex arithmetic computes).  A block
 with a NaN or an infinity is not packed (it would spread to the paired column, as a
-complex product mixes real and imaginary parts).  This module is the only place that
-packs and splits.
+complex product mixes real and imaginary parts).  This module decides when to pack;
+the CPU apply packs and splits inside its work arrays (no complex copy of the block).
 """
 
 __all__ = ["complex_dtype", "real_dtype", "all_real", "apply_real_matrix"]
@@ -38,24 +38,13 @@ def apply_real_matrix(run, x, dtype):
     """``M @ x`` for a real matrix ``M`` applied by its complex factors.
 
     ``run(z)`` applies the complex factors to a complex ``z`` of ``complex_dtype(dtype)``;
+    ``run(x, paired=True)`` to a finite real 2-D ``x`` of the precision of ``dtype``,
+    packed as above inside the kernels' work arrays, and returns the real result.
     ``dtype`` is the result dtype (real for real ``x``, complex for complex ``x``).
     """
     if x.dtype.kind == "c":
         return run(x)
     cdtype = complex_dtype(dtype)
-    if x.ndim == 1:
+    if x.ndim == 1 or not np.isfinite(np.sum(x)):  # a NaN or inf would leak into its pair
         return np.ascontiguousarray(run(x.astype(cdtype)).real, dtype=dtype)
-    rows_in, k = x.shape
-    if not np.isfinite(np.sum(x)):  # a NaN or inf would leak into its paired column
-        return np.ascontiguousarray(run(x.astype(cdtype)).real, dtype=dtype)
-    h = (k + 1) // 2
-    z = np.empty((rows_in, h), dtype=cdtype)
-    z.real = x[:, :h]
-    z.imag[:, : k - h] = x[:, h:]
-    if k - h < h:  # odd k: the last complex column carries one real column
-        z.imag[:, k - h :] = 0
-    y = run(z)
-    out = np.empty((y.shape[0], k), dtype=dtype)
-    out[:, :h] = y.real
-    out[:, h:] = y.imag[:, : k - h]
-    return out
+    return run(x.astype(dtype, copy=False), paired=True)

@@ -5,6 +5,7 @@ import pickle
 
 import numpy as np
 import pytest
+import scipy.fft
 import scipy.linalg
 
 import kmatrix as km
@@ -29,6 +30,28 @@ def test_real_blocks_pack_two_columns(n, k):
     assert W.dtype == np.complex128 and np.allclose(W, A @ Z, atol=1e-12 * np.abs(A).sum())
     assert (K @ X[:, 0]).dtype == np.float64
     assert (K @ X.astype(np.float32)).dtype == np.float64
+
+
+@pytest.mark.parametrize("n, k, workers", [
+    (4096, 64, 1), (4096, 65, 2),  # one block; rows shared by two threads
+    (512, 513, 2), (512, 3, 1),    # column blocks (one chunk); small odd block
+])
+def test_packed_block_equals_the_complex_columns_it_stands_for(n, k, workers):
+    # the real block runs as ceil(k/2) complex columns packed inside the work arrays:
+    # column j and j + ceil(k/2) are the real and imaginary part of one complex column,
+    # so the result must be those complex columns' product, bit for bit
+    t = 2 if n > 512 else 4
+    C = km.dct(n, type=t, norm="ortho")
+    X = np.random.default_rng(k).standard_normal((n, k))
+    h = (k + 1) // 2
+    Z = np.zeros((n, h), dtype=np.complex128)
+    Z.real, Z.imag[:, : k - h] = X[:, :h], X[:, h:]
+    with km.set_workers(workers):
+        Y = C @ X
+        W = C @ Z
+    assert Y.dtype == np.float64 and Y.shape == (n, k) and Y.flags.c_contiguous
+    assert np.array_equal(Y[:, :h], W.real) and np.array_equal(Y[:, h:], W.imag[:, : k - h])
+    assert np.allclose(Y, scipy.fft.dct(X, type=t, norm="ortho", axis=0), atol=1e-12)
 
 
 def test_single_precision():

@@ -87,7 +87,8 @@ def dct(
         expansion ``P / n`` when the DFT size of the construction, ``P = 2n``
         (``2(n - 1)`` for type 1), is a power of two: expansion 2 for type 4 (and
         ``n <= 2``), ``< 2`` for type 1 at ``n = 2**k + 1``.  Otherwise width 1 and
-        expansion ``2 L / n < 8`` with ``L`` the Bluestein size.
+        expansion ``2 L / n < 8`` with ``L`` the Bluestein size (4 for type 1 at
+        ``n = 2**k >= 4``; the theory page says why).
 
     Notes
     -----
@@ -142,7 +143,8 @@ def dst(
         As :func:`dct`: types 2 and 3 at ``n = 2**k >= 4`` width 4, expansion 1;
         width 2, expansion ``P / n`` when ``P = 2n`` (type 4) or ``P = 2(n + 1)``
         (type 1) is a power of two (type 1: ``n = 2**k - 1``, expansion
-        ``2 + 2/n``); otherwise width 1, expansion ``2 L / n < 8``.
+        ``2 + 2/n``); otherwise width 1, expansion ``2 L / n < 8`` (4 for type 1 at
+        ``n = 2**k >= 4``).
 
     Notes
     -----

@@ -12,6 +12,11 @@ each phase complete before the next (:func:`_run_rows`). Small ``N`` (one chunk)
 column blocks instead, each with its own array. Either way the work is shared in units
 (:func:`~kmatrix._threads.share`), so the calling thread never waits for a thread that
 has not started. Several Python threads may apply the same operator at once.
+
+A real matrix with complex factors (:mod:`kmatrix._realmatrix`) applied to a real block
+runs *paired*: the two halves of the block are gathered straight into the real and
+imaginary work planes, and the planes are gathered straight into the two halves of the
+real result (no complex copy of the input or the output).
 """
 
 __all__ = ["apply_twiddle"]
@@ -66,13 +71,42 @@ def _tiling(plan, k, width_bytes):
     return tile, _slab_rows(plan.size, plan.chunk, tile * width_bytes)
 
 
-def _store(dest, work, sel):
-    """``dest[:] = work[sel]`` for real (one work array) or planar complex (two) data."""
-    if len(work) == 2:
+def _rows(dest, src, sel):
+    """``dest[...] = src[sel]``: a row gather that writes a contiguous ``dest`` directly
+    (``np.take`` with valid indices and ``mode="clip"`` skips its bounds-checking copy)."""
+    if isinstance(sel, slice) or not dest.flags.c_contiguous:
+        dest[...] = src[sel]
+    else:
+        np.take(src, sel, axis=0, out=dest, mode="clip")
+
+
+def _store(dest, work, sel, paired=None):
+    """``dest[:] = work[sel]`` for real (one work array) or planar complex (two) data.
+
+    ``paired = (c0, c1, h)``: ``dest`` is the real result and ``work`` the planes of its
+    complex columns ``c0:c1``, the real parts being columns ``c0:c1`` and the imaginary
+    parts columns ``h + c0:h + c1`` (fewer at the end for an odd number of columns).
+    """
+    if paired is not None:
+        c0, c1, h = paired
+        _rows(dest[:, c0:c1], work[0], sel)
+        hi = min(dest.shape[1], h + c1)
+        if hi > h + c0:
+            _rows(dest[:, h + c0:hi], work[1][:, :hi - h - c0], sel)
+    elif len(work) == 2:
         dest.real = work[0][sel]
         dest.imag = work[1][sel]
     else:
-        dest[...] = work[0][sel]
+        _rows(dest, work[0], sel)
+
+
+def _sources(x, c0, c1, complex_, paired):
+    """The planes that fill the work arrays of (complex) columns ``c0:c1``."""
+    if paired:  # real block: its first half is the real plane, its second the imaginary one
+        h = (x.shape[1] + 1) // 2
+        return x[:, c0:c1], x[:, h + c0:h + c1]
+    block = x[:, c0:c1]
+    return (block.real, block.imag) if complex_ else (block,)
 
 
 def _column_blocks(n, k, itemsize, nthreads):
@@ -110,12 +144,19 @@ def _scratch_array(slot, shape, dtype):
 
 def _fill(w, src, gather_in, r0, r1):
     """Rows ``r0:r1`` of the work array ``w`` from ``src`` (``cols`` rows): zero-padded,
-    gathered if the plan starts with a permutation (``gather_in``)."""
+    gathered if the plan starts with a permutation (``gather_in``). A ``src`` with fewer
+    columns than ``w`` (the last imaginary plane of an odd paired block) leaves zeros."""
+    if src.shape[1] < w.shape[1]:
+        w[r0:r1, src.shape[1]:] = 0
+        _fill(w[:, :src.shape[1]], src, gather_in, r0, r1)
+        return w
     cols = src.shape[0]
     if gather_in is None:
         if cols > r0:
             w[r0:min(r1, cols)] = src[r0:r1]
         w[max(r0, cols):r1] = 0
+    elif cols == w.shape[0]:  # no padding: one gather
+        _rows(w[r0:r1], src, gather_in[r0:r1])
     else:
         idx = gather_in[r0:r1]
         sel = idx < cols
@@ -136,7 +177,7 @@ def _in_place(plan, rows, dtype):
             and 2 * rows >= plan.size)
 
 
-def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out):
+def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out, paired=False):
     """Fill columns ``c0:c1`` of ``out`` (N rows) from ``x`` and apply the plan there."""
     cpu = _cpu() if plan.segments else None
     _fill(out[:, c0:c1], x[:, c0:c1], plan.gather_in, 0, plan.size)
@@ -145,15 +186,18 @@ def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out):
         cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, _NO_SYNC)
 
 
-def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
-    """Apply the plan to columns ``c0:c1`` of the 2-D ``x``; write or return the result."""
+def _run_block(packed, plan, x, rows, dtype, c0, c1, out, paired=False):
+    """Apply the plan to columns ``c0:c1`` of the 2-D ``x``; write or return the result.
+
+    ``paired``: ``x`` is a real block applied by the complex ``dtype``, two columns per
+    complex column; ``c0:c1`` are complex columns and ``out`` (if given) is real.
+    """
     cpu = _cpu() if plan.segments else None
     n = plan.size
     complex_ = dtype.kind == "c"
     real_dtype = np.finfo(dtype).dtype
     kb = c1 - c0
-    block = x[:, c0:c1]
-    srcs = (block.real, block.imag) if complex_ else (block,)
+    srcs = _sources(x, c0, c1, complex_, paired)
     # A real result returned straight from its work array (no gathers, no shared output)
     # is a view of it, so that one must be fresh; every other work array is scratch.
     keep_fresh = out is None and not complex_ and not plan.has_gathers
@@ -170,7 +214,8 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
             slot = ngathers % 2
             ngathers += 1
             work = [
-                np.take(w, seg, axis=0, out=_scratch_array(("g", slot, i), w.shape, w.dtype))
+                np.take(w, seg, axis=0, out=_scratch_array(("g", slot, i), w.shape, w.dtype),
+                        mode="clip")
                 for i, w in enumerate(work)
             ]
             continue
@@ -182,6 +227,12 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out):
         else:
             cpu.apply_real(packed, *head, work[0], 0, kb, tile, _NO_SYNC)
     sel = slice(0, rows) if plan.gather_out is None else plan.gather_out[:rows]
+    if paired:
+        k = x.shape[1]
+        if out is None:
+            out = np.empty((rows, k), dtype=real_dtype)
+        _store(out, work, sel, (c0, c1, (k + 1) // 2))
+        return out
     if out is None:
         if not complex_:
             res = work[0][sel]
@@ -212,22 +263,24 @@ def _row_parts(plan, k, width_bytes, nthreads):
     return min(nthreads, *units)
 
 
-def _run_rows(packed, plan, x, rows, dtype, nparts):
+def _run_rows(packed, plan, x, rows, dtype, nparts, paired=False):
     """Apply the plan to the 2-D ``x`` on up to ``nparts`` threads sharing one work array.
 
     Stage by stage, each complete before the next starts: fill the work array (blocks of
     rows), every kernel segment (its phases' chunks or slabs, shared inside the kernel
     call) and row gather between segments (blocks of rows), copy the result out (blocks
     of rows). Whole-batch tiles amortize each 2x2 map's loads over every column (4096 x
-    256 float64: 2.8 ms against 3.4-3.6 ms with column blocks).
+    256 float64: 2.8 ms against 3.4-3.6 ms with column blocks). ``paired``: as in
+    :func:`_run_block`.
     """
     cpu = _cpu()
-    n, k = plan.size, x.shape[1]
+    n, kx = plan.size, x.shape[1]
+    k = (kx + 1) // 2 if paired else kx  # kernel columns
     complex_ = dtype.kind == "c"
     real_dtype = np.finfo(dtype).dtype
-    srcs = (x.real, x.imag) if complex_ else (x,)
+    srcs = _sources(x, 0, k, complex_, paired)
     in_place = _in_place(plan, rows, dtype)
-    out = np.empty((n if in_place else rows, k), dtype=dtype)
+    out = np.empty((n if in_place else rows, kx), dtype=real_dtype if paired else dtype)
     work = [out] if in_place else [
         _scratch_array(("in", i), (n, k), real_dtype) for i in range(len(srcs))
     ]
@@ -258,7 +311,7 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
                 def gather(u, cur=cur, other=other, seg=seg):
                     r0, r1 = rows_of(u)
                     for a, b in zip(cur, other):
-                        np.take(a, seg[r0:r1], axis=0, out=b[r0:r1])
+                        np.take(a, seg[r0:r1], axis=0, out=b[r0:r1], mode="clip")
 
                 share(sync, 0, nblocks, gather)
                 cur, other = other, cur
@@ -275,7 +328,7 @@ def _run_rows(packed, plan, x, rows, dtype, nparts):
             r0, r1 = rows_of(u)
             o0, o1 = min(r0, rows), min(r1, rows)
             sel = slice(o0, o1) if plan.gather_out is None else plan.gather_out[o0:o1]
-            _store(out[o0:o1], cur, sel)
+            _store(out[o0:o1], cur, sel, (0, k, k) if paired else None)
 
         share(counters[-1], 0, nblocks, store)
 
@@ -292,7 +345,7 @@ def _apply_vector(packed, plan, x, rows, dtype):
     return vec.run_real(packed, *plan.program, x, rows)
 
 
-def apply_twiddle(packed, plan, x, rows, dtype, dense=None, workers=None):
+def apply_twiddle(packed, plan, x, rows, dtype, dense=None, workers=None, paired=False):
     """Return ``S_rows E S_cols^T x`` for a planned twiddle.
 
     ``packed`` is :func:`~kmatrix.backends.cpu.plan.pack` of the twiddle cast to ``dtype`` -- for a
@@ -301,30 +354,37 @@ def apply_twiddle(packed, plan, x, rows, dtype, dense=None, workers=None):
     ``(cols, k)``, ``cols <= N``. ``dense``, when given, is the ``(rows, cols)`` matrix,
     used instead of the kernel (small operators, where BLAS wins). ``workers``: the
     threads a large batch may use (None: :func:`~kmatrix._threads.get_workers`).
+    ``paired``: the twiddle's product is a real matrix and ``x`` a finite real
+    ``(cols, k)`` block of the precision of ``dtype`` (complex); columns ``j`` and
+    ``j + ceil(k/2)`` run as the real and imaginary parts of one complex column, and
+    the result is real (see :mod:`kmatrix._realmatrix`).
     """
     if dense is not None:
         # ndarray.dot, as the `@` fast path uses: every entry point gives identical bits
         return dense.dot(x.astype(dtype, copy=False))
     if x.ndim == 1:
         return _apply_vector(packed, plan, x, rows, dtype)
-    k = x.shape[1]
-    if k == 0:
-        return np.zeros((rows, 0), dtype=dtype)
+    kx = x.shape[1]
+    if kx == 0:
+        return np.zeros((rows, 0), dtype=x.dtype if paired else dtype)
+    k = (kx + 1) // 2 if paired else kx  # kernel columns
     width = np.finfo(dtype).dtype.itemsize * (2 if dtype.kind == "c" else 1)
     nthreads = 1 if plan.size * k * width < _PARALLEL_MIN_BYTES else threads_for(workers)
     nparts = _row_parts(plan, k, width, nthreads)
     if nparts > 1:
-        return _run_rows(packed, plan, x, rows, dtype, nparts)
+        return _run_rows(packed, plan, x, rows, dtype, nparts, paired)
     blocks = _column_blocks(plan.size, k, width, nthreads)
     if len(blocks) == 1:
-        return _run_block(packed, plan, x, rows, dtype, 0, k, None)
+        return _run_block(packed, plan, x, rows, dtype, 0, k, None, paired)
     in_place = _in_place(plan, rows, dtype)
-    out = np.empty((plan.size if in_place else rows, k), dtype=dtype)
+    out_dtype = np.finfo(dtype).dtype if paired else dtype
+    out = np.empty((plan.size if in_place else rows, kx), dtype=out_dtype)
     run = _run_in_place if in_place else _run_block
     counter = np.zeros(2, np.int64)
 
     def job():
-        share(counter, 0, len(blocks), lambda u: run(packed, plan, x, rows, dtype, *blocks[u], out))
+        share(counter, 0, len(blocks),
+              lambda u: run(packed, plan, x, rows, dtype, *blocks[u], out, paired))
 
     run_shared(job, len(blocks), [counter])
     return out[:rows]
