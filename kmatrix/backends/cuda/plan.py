@@ -227,7 +227,7 @@ def _env_flag(name):
 # kept per setting, so switching back and forth replans nothing twice).
 SINGLE_LAUNCH = _env_flag("KMATRIX_CUDA_SINGLE_LAUNCH")
 SINGLE_LANE_BYTES = 32  # columns a single-launch block holds: at most a 32-byte row segment
-SINGLE_THREADS = 32 if ENABLE_CUDASIM else 512  # block size cap of the single-launch kernels
+SINGLE_THREADS = 32 if ENABLE_CUDASIM else 256  # block size cap of the single-launch kernels
 
 SinglePass = namedtuple("SinglePass", "nf lb_sh grid threads shared")
 SinglePass.__doc__ = """The one launch of :func:`tile_kernel` (or :func:`tile_vjp_kernel`):
