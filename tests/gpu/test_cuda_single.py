@@ -232,3 +232,26 @@ def test_single_pass_vjp_mixed_dtypes_and_chunks(single_on, kernels_launched, mo
     _close(dtw.copy_to_host(), rtw, 8, np.float32, (X, G))
     vjps = [kern for kern, _ in kernels_launched if kern is cuda_tile.tile_vjp_kernel]
     assert len(vjps) == 3
+
+
+@pytest.mark.skipif(gdevice.simulating(), reason="the simulator has no driver bindings")
+def test_optin_query_reads_the_device_limit_or_stays_portable():
+    """The device query behind the planner's limit: the device's opt-in limit where the
+    kernel attribute can be raised, the portable 48 KiB where the device has no such
+    attribute."""
+
+    class Device:
+        MAX_SHARED_MEMORY_PER_BLOCK_OPTIN = 232448
+
+    class Bare:
+        pass
+
+    class Cuda:
+        def __init__(self, dev):
+            self.dev = dev
+
+        def get_current_device(self):
+            return self.dev
+
+    assert gshared._query(Cuda(Device())) == 232448
+    assert gshared._query(Cuda(Bare())) == gshared.PORTABLE_BYTES

@@ -54,6 +54,11 @@ def _query(cuda):
         binding.CUfunction_attribute.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES
         if not (hasattr(binding, "cuKernelSetAttribute") or hasattr(binding, "cuFuncSetAttribute")):
             return PORTABLE_BYTES
+        from numba.cuda.dispatcher import _LaunchConfiguration
+
+        # the hook that raise_limit needs (absent from older numba-cuda releases)
+        if "pre_launch_callbacks" not in _LaunchConfiguration.__init__.__code__.co_names:
+            return PORTABLE_BYTES
         limit = int(cuda.get_current_device().MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
     except Exception:  # noqa: BLE001 - an older numba-cuda or driver: stay portable
         return PORTABLE_BYTES
