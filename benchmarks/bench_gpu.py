@@ -15,8 +15,15 @@ Run on a machine with an NVIDIA GPU (target: under 4 minutes on one H100)::
    layout, cuFFT's best case), the dense ``cupy`` matmul (cuBLAS; only where the matrix
    fits 8 GiB and the product is under 5e13 flops) and the same in ``torch`` where it
    is installed.  ``K @ X`` is timed end to end (input padding, work allocation, every
-   launch) and in place (:func:`kmatrix.cuda.apply_internal` on a kept buffer).  Ratios
-   are baseline time / kmatrix time: above 1, kmatrix is faster.
+   launch) and in place (:func:`kmatrix.cuda.apply_internal` on a kept buffer), on the
+   default plan and on the single-launch plan (``plan.SINGLE_LAUNCH``: one launch
+   wherever a column fits one block's shared memory; elsewhere the same launches as
+   the default).  Ratios are baseline time / kmatrix time: above 1, kmatrix is faster;
+   ``default/single`` above 1: the single-launch plan is faster.
+3. The vjp (:func:`kmatrix.cuda.vjp_device`) on both plans, N in {1024, 4096}, batch in
+   {1, 256}.
+
+Parity (part 1) is checked on both plans.
 
 The goals checked at the end: BB* at N = 4096, batch 4096 at least
 10x faster than the cuBLAS dense matmul; the DFT K-matrix within 4x of cuFFT.
@@ -44,13 +51,17 @@ from kmatrix.backends.cuda import plan  # noqa: E402
 
 DTYPES = [np.float32, np.float64, np.complex64, np.complex128]
 TIME_BUDGET_S = 200.0  # default --budget: stop timing new rows past this, so the script ends in time
+VJP_BUDGET_S = 45.0  # the vjp table starts no new row this long after the apply's budget
 DENSE_MAX_BYTES = 8 << 30
 DENSE_MAX_FLOPS = 5e13
-PARITY_COLUMNS = ["what", "dtype", "N", "batch", "launches", "rel_err", "tol", "ok"]
+PARITY_COLUMNS = ["what", "plan", "dtype", "N", "batch", "launches", "rel_err", "tol", "ok"]
 TIMING_COLUMNS = [
-    "dtype", "N", "batch", "bbstar_ms", "bbstar_inplace_ms", "dft_ms", "cufft_ms",
-    "cublas_ms", "torch_fft_ms", "torch_mm_ms", "cublas/bbstar", "cufft/dft", "launches",
+    "dtype", "N", "batch", "bbstar_ms", "bbstar_inplace_ms", "single_ms", "single_inplace_ms",
+    "default/single", "dft_ms", "dft_single_ms", "cufft_ms", "cublas_ms", "torch_fft_ms",
+    "torch_mm_ms", "cublas/bbstar", "cufft/dft", "launches", "single_launches",
 ]
+VJP_COLUMNS = ["dtype", "N", "batch", "vjp_ms", "vjp_single_ms", "default/single"]
+PLANS = {"default": False, "single": True}
 
 
 def _sample(rng, shape, dtype):
@@ -61,7 +72,14 @@ def _sample(rng, shape, dtype):
 
 
 def _launches(nblocks, m, k, itemsize):
-    """Kernel launches of one apply: register passes from 32 columns, else tiles."""
+    """Kernel launches of one apply on the plan selected now (``plan.SINGLE_LAUNCH``)."""
+    if plan.SINGLE_LAUNCH:
+        from numba import cuda
+
+        from kmatrix.backends.cuda.shared import optin_bytes
+
+        if plan.plan_single(nblocks, m, k, itemsize, optin_bytes(cuda)) is not None:
+            return 1
     if plan.use_register_passes(m, k):
         return len(plan.plan_register_passes(nblocks, m))
     return len(plan.plan_passes(nblocks, m, k, itemsize))
@@ -73,7 +91,29 @@ def _rel_err(y, ref):
 
 
 def parity(sizes, batch, cuda, seed=0):
-    """Rows of the parity table; every row has ``ok``."""
+    """Rows of the parity table on both plans; every row has ``ok``."""
+    rows = []
+    for name, single in PLANS.items():
+        with _plan(single):
+            for row in _parity(sizes, batch, cuda, seed):
+                rows.append(dict(row, plan=name))
+    return rows
+
+
+class _plan:
+    """``with _plan(single):`` selects the default or the single-launch plan."""
+
+    def __init__(self, single):
+        self.single = single
+
+    def __enter__(self):
+        self.old, plan.SINGLE_LAUNCH = plan.SINGLE_LAUNCH, self.single
+
+    def __exit__(self, *exc):
+        plan.SINGLE_LAUNCH = self.old
+
+
+def _parity(sizes, batch, cuda, seed):
     rng = np.random.default_rng(seed)
     rows = []
     for dtype in DTYPES:
@@ -152,18 +192,27 @@ def timing(cuda, deadline, sizes=(1024, 4096, 16384, 65536), batches=(1, 256, 40
             F = km.dft(n).astype(np.complex64) if complex_ else None
             for b in batches:
                 row = dict(dtype=np.dtype(dtype).name, N=n, batch=b)
-                row["launches"] = _launches(2, K.twiddle.shape[1], b, np.dtype(dtype).itemsize)
+                with _plan(False):
+                    row["launches"] = _launches(2, K.twiddle.shape[1], b,
+                                                np.dtype(dtype).itemsize)
+                with _plan(True):
+                    row["single_launches"] = _launches(2, K.twiddle.shape[1], b,
+                                                       np.dtype(dtype).itemsize)
                 if time.perf_counter() > deadline:
                     row["note"] = "skipped: time budget"
                     rows.append(row)
                     continue
                 x = cuda.to_device(_sample(rng, (n, b), dtype))
-                row["bbstar_ms"] = 1e3 * _median_gpu(lambda: K @ x, sync)
                 work = cuda.device_array((n, b), dtype=dtype)
-                row["bbstar_inplace_ms"] = 1e3 * _median_gpu(
-                    lambda: kc.apply_internal(K, work), sync)
-                if F is not None:
-                    row["dft_ms"] = 1e3 * _median_gpu(lambda: F @ x, sync)
+                for name, key in (("default", "bbstar"), ("single", "single")):
+                    with _plan(PLANS[name]):
+                        row[f"{key}_ms"] = 1e3 * _median_gpu(lambda: K @ x, sync)
+                        row[f"{key}_inplace_ms"] = 1e3 * _median_gpu(
+                            lambda: kc.apply_internal(K, work), sync)
+                        if F is not None:
+                            dkey = "dft_ms" if name == "default" else "dft_single_ms"
+                            row[dkey] = 1e3 * _median_gpu(lambda: F @ x, sync)
+                row["default/single"] = row["bbstar_ms"] / row["single_ms"]
                 dense_bytes = n * n * np.dtype(dtype).itemsize
                 flops = (8 if complex_ else 2) * n * n * b
                 dense_ok = dense_bytes <= DENSE_MAX_BYTES and flops <= DENSE_MAX_FLOPS
@@ -200,6 +249,34 @@ def timing(cuda, deadline, sizes=(1024, 4096, 16384, 65536), batches=(1, 256, 40
                 if row.get("cufft_ms") and row.get("dft_ms"):
                     row["cufft/dft"] = row["cufft_ms"] / row["dft_ms"]
                 del x, work
+                rows.append(row)
+    return rows
+
+
+def vjp_timing(cuda, deadline, sizes=(1024, 4096), batches=(1, 256)):
+    """Rows of the vjp table (milliseconds): ``vjp_device`` on both plans."""
+    sync = cuda.synchronize
+    rows = []
+    rng = np.random.default_rng(2)
+    for dtype in (np.complex64, np.float32):
+        for n in sizes:
+            K = km.random(n, width=1, dtype=dtype, rng=rng)
+            for b in batches:
+                row = dict(dtype=np.dtype(dtype).name, N=n, batch=b)
+                if time.perf_counter() > deadline:
+                    row["note"] = "skipped: time budget"
+                    rows.append(row)
+                    continue
+                x = cuda.to_device(_sample(rng, (n, b), dtype))
+                g = cuda.to_device(_sample(rng, (n, b), dtype))
+                out = {}
+                for name, key in (("default", "vjp_ms"), ("single", "vjp_single_ms")):
+                    with _plan(PLANS[name]):
+                        row[key] = 1e3 * _median_gpu(lambda: kc.vjp_device(K, x, g), sync)
+                        out[name] = [a.copy_to_host() for a in kc.vjp_device(K, x, g)]
+                row["default/single"] = row["vjp_ms"] / row["vjp_single_ms"]
+                row["single_vs_default_err"] = max(
+                    _rel_err(a, r) for a, r in zip(out["single"], out["default"]))
                 rows.append(row)
     return rows
 
@@ -259,11 +336,18 @@ def main(argv=None):
     print(table(prow, PARITY_COLUMNS))
     result = dict(device=name, sim_smoke=args.sim_smoke, parity=prow)
     result["timing"], result["goals"] = timing_report(cuda, start + args.budget, args.sim_smoke)
+    if args.sim_smoke:
+        result["vjp"] = vjp_timing(cuda, time.perf_counter() + 60, sizes=(16,), batches=(1, 3))
+    else:  # its own small budget past the apply's
+        deadline = max(start + args.budget, time.perf_counter()) + VJP_BUDGET_S
+        result["vjp"] = vjp_timing(cuda, deadline)
+    print(table(result["vjp"], VJP_COLUMNS))
+    ok_vjp = all(r.get("single_vs_default_err", 0) <= 1e-3 for r in result["vjp"])
     result["seconds"] = time.perf_counter() - start
     with open(args.out, "w") as f:
         json.dump(result, f, indent=1)
     print(f"wrote {args.out} ({result['seconds']:.1f} s)")
-    ok = all(r["ok"] for r in prow)
+    ok = all(r["ok"] for r in prow) and ok_vjp
     if not ok:
         print("PARITY FAILED", file=sys.stderr)
     return 0 if ok else 1

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Real-GPU check in one script, under 8 minutes on a machine with an NVIDIA GPU:
-# versions, the GPU test suite on the device (no simulator), the parity (N = 2**4 ..
-# 2**16, every dtype) and timing benchmark, then the host time of a one-vector apply at
-# N = 1024.  Logs and the JSON files go to OUTDIR.
+# Real-GPU check in one script, under 9 minutes on a machine with an NVIDIA GPU:
+# versions and the device's shared-memory limits, the GPU test suite on the device (no
+# simulator), the parity (N = 2**4 .. 2**16, every dtype) and timing benchmark with the
+# default and the single-launch plan side by side (apply and vjp), then the host time
+# of a one-vector apply at N = 1024.  Logs and the JSON files go to OUTDIR.
 #
 #     benchmarks/gpu_check.sh OUTDIR [BENCH_BUDGET_SECONDS]
 #
@@ -26,15 +27,20 @@ try:
     print("numba-cuda", numba_cuda.__version__)
 except ImportError:
     print("numba-cuda: not installed (numba's own cuda target)")
-print("cuda available:", cuda.is_available(), "device:", cuda.get_current_device().name)
+dev = cuda.get_current_device()
+print("cuda available:", cuda.is_available(), "device:", dev.name)
+print("shared memory per block:", dev.MAX_SHARED_MEMORY_PER_BLOCK,
+      "opt-in:", dev.MAX_SHARED_MEMORY_PER_BLOCK_OPTIN)
+from kmatrix.backends.cuda.shared import optin_bytes
+print("kmatrix plans tiles up to", optin_bytes(cuda), "bytes with the single-launch plan")
 PY
 
 t0=$(date +%s)
-timeout 180 python3 -m pytest tests/gpu -q -p no:cacheprovider 2>&1 | tee "$out/pytest_gpu.log"
+timeout 240 python3 -m pytest tests/gpu -q -p no:cacheprovider 2>&1 | tee "$out/pytest_gpu.log"
 rc_tests=${PIPESTATUS[0]}
 echo "tests/gpu on the device: exit $rc_tests in $(( $(date +%s) - t0 )) s"
 
-timeout $(( ${budget%.*} + 120 )) python3 benchmarks/bench_gpu.py --budget "$budget" \
+timeout $(( ${budget%.*} + 180 )) python3 benchmarks/bench_gpu.py --budget "$budget" \
     --out "$out/bench_gpu.json" 2>&1 | tee "$out/bench_gpu.log"
 rc_bench=${PIPESTATUS[0]}
 echo "bench_gpu.py: exit $rc_bench"

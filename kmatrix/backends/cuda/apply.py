@@ -165,7 +165,8 @@ def apply_device(K: KMatrix, x: DeviceArray, name: str = "KMatrix @ x",
 
 def _plan_constants():
     return (plan.TILE_BYTES, plan.LANE_BYTES, plan.MAX_THREADS, plan.REGISTER_MIN_LANES,
-            plan.REGISTER_MIN_ENTRIES, plan.REGISTER_WIDE_ROWS, plan.REGISTER_WIDE_LANES)
+            plan.REGISTER_MIN_ENTRIES, plan.REGISTER_WIDE_ROWS, plan.REGISTER_WIDE_LANES,
+            plan.SINGLE_LAUNCH, plan.SINGLE_LANE_BYTES, plan.SINGLE_THREADS)
 
 
 class _Launches:
@@ -183,7 +184,16 @@ class _Launches:
         n = 1 << m
         k_sh = plan.ilog2_or_minus1(k)
         self.n, self.k = n, k
-        if plan.use_register_passes(m, k):
+        single = None
+        if plan.SINGLE_LAUNCH:
+            from ...kernels import cuda_tile
+            from .shared import optin_bytes
+
+            single = plan.plan_single(nblocks, m, k, dtype.itemsize, optin_bytes(cuda_module()))
+        if single is not None:
+            self.steps = ((cuda_tile.tile_kernel, single.grid, single.threads, single.shared,
+                           (tw, single.nf, m, single.lb_sh, k)),)
+        elif plan.use_register_passes(m, k):
             grid, block = plan.register_launch(n, k)
             self.steps = tuple(
                 (reg.register_pass_kernel, grid, block, 0, (tw, p.f0, p.nf, m, p.L, k, k_sh))

@@ -184,7 +184,8 @@ def configured(kernel, grid, block, stream, shared):
     """``kernel[grid, block, stream, shared]``, kept per geometry and stream: configuring
     a launch builds an object and checks the grid size on every call.  (The simulator's
     kernel object stores its configuration in itself: not kept.)  Every launch of the
-    backend goes through here."""
+    backend goes through here; one that takes more than 48 KiB of dynamic shared memory
+    raises the kernel's limit first (:mod:`.shared`)."""
     if simulating():
         return kernel[grid, block, stream, shared]
     key = (kernel, grid, block, stream if type(stream) is int else int(stream), shared)
@@ -192,5 +193,10 @@ def configured(kernel, grid, block, stream, shared):
     if launch is None:
         if len(_LAUNCHERS) >= 1024:
             _LAUNCHERS.clear()
-        launch = _LAUNCHERS[key] = kernel[grid, block, stream, shared]
+        launch = kernel[grid, block, stream, shared]
+        if shared > 48 * 1024:  # beyond the portable limit: raise the kernel's own
+            from .shared import allow_large
+
+            launch = allow_large(launch, shared)
+        _LAUNCHERS[key] = launch
     return launch

@@ -8,6 +8,14 @@ LANE_BYTES / itemsize))`` bits wide (a tile row is at least one 32-byte sector),
 spans every stride up to N = 1024 (one launch for the whole operator) and 10 bits of a
 larger one (3 launches for a BB* at N = 4096 .. 2**20).
 
+The single-launch plan (:func:`plan_single`, off by default: :data:`SINGLE_LAUNCH`)
+applies every factor in one launch of :func:`kmatrix.kernels.cuda_tile.tile_kernel`
+wherever a whole column of ``N`` entries fits one block's dynamic shared memory with
+the device's opt-in limit (:mod:`.shared`; 227 KiB on an H100 or H200: complex64 up to
+N = 16384, float32 up to N = 32768): one read and one write of the array.  Whether it
+is faster than the default plan has to be measured on each GPU
+(``benchmarks/bench_gpu.py`` times both).
+
 The register pass (:func:`kmatrix.kernels.cuda_register.register_pass_kernel`) holds 16
 entries per thread in registers and applies runs whose stride bits span at most 4 bits.
 Which pass is faster was measured on an H200 (both in one process, identical results):
@@ -22,9 +30,11 @@ __all__ = [
     "bit_runs", "threads_for", "launch_shape", "ilog2_or_minus1", "device_twiddle_layout",
     "REGISTER_BITS", "REGISTER_MIN_LANES", "REGISTER_MIN_ENTRIES", "REGISTER_WIDE_ROWS",
     "REGISTER_WIDE_LANES", "RegisterPass", "use_register_passes", "plan_register_passes",
-    "register_launch", "backward_shape",
+    "register_launch", "backward_shape", "SINGLE_LAUNCH", "SINGLE_LANE_BYTES", "SINGLE_THREADS",
+    "SinglePass", "single_lanes", "plan_single",
 ]
 
+import os
 from collections import namedtuple
 
 import numpy as np
@@ -206,3 +216,48 @@ def backward_shape(half, k):
     tp = max(1, total // tc)
     grid = max(1, min(-(-half // tp), MAX_GRID))
     return grid, (tc, tp), 4 * tc * tp
+
+
+# ---------------------------------------------------------------------- single launch
+def _env_flag(name):
+    return os.environ.get(name, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# Read once at import; set ``plan.SINGLE_LAUNCH`` at run time to switch (plans are
+# kept per setting, so switching back and forth replans nothing twice).
+SINGLE_LAUNCH = _env_flag("KMATRIX_CUDA_SINGLE_LAUNCH")
+SINGLE_LANE_BYTES = 32  # columns a single-launch block holds: at most a 32-byte row segment
+SINGLE_THREADS = 32 if ENABLE_CUDASIM else 256  # block size cap of the single-launch kernels
+
+SinglePass = namedtuple("SinglePass", "nf lb_sh grid threads shared")
+SinglePass.__doc__ = """The one launch of :func:`tile_kernel` (or :func:`tile_vjp_kernel`):
+all ``nf`` factors, ``2**lb_sh`` columns a block, ``grid`` blocks of ``threads`` threads,
+``shared`` bytes of dynamic shared memory each."""
+
+
+def single_lanes(n, k, itemsize, limit):
+    """Columns per block of the single-launch kernels (a power of two), or 0 when one
+    column of ``n`` entries does not fit ``limit`` bytes of shared memory.
+
+    At most ``SINGLE_LANE_BYTES`` of a row (consecutive columns are one contiguous
+    segment of a C-order ``(n, k)`` array), at most ``k`` rounded up to a power of two,
+    and as many as fit ``limit``.
+    """
+    column = n * itemsize
+    if k < 1 or column > limit:
+        return 0
+    lanes = min(max(1, SINGLE_LANE_BYTES // itemsize), 1 << (k - 1).bit_length(),
+                limit // column)
+    return 1 << _log2_floor(lanes)
+
+
+def plan_single(nblocks, m, k, itemsize, limit):
+    """The :class:`SinglePass` applying all ``nblocks * m`` factors to ``N = 2**m`` rows
+    by ``k`` columns within ``limit`` bytes of shared memory a block, or None when a
+    column does not fit."""
+    lanes = single_lanes(1 << m, k, itemsize, limit)
+    if not lanes:
+        return None
+    tile = (1 << m) * lanes
+    threads = int(min(SINGLE_THREADS, 1 << max(0, _log2_floor(max(1, tile // 4)))))
+    return SinglePass(nblocks * m, _log2_floor(lanes), -(-k // lanes), threads, tile * itemsize)

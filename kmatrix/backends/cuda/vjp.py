@@ -80,7 +80,10 @@ def vjp_device(K: KMatrix, X: DeviceArray, G: DeviceArray,
 
     The forward sweep stores every factor's input on a device tape (``2w m`` arrays of
     ``N x kc`` entries, ``kc`` columns at a time within ``TAPE_BYTES``), then the
-    factors are swept in reverse, one launch each.
+    factors are swept in reverse, one launch each.  With the single-launch plan
+    (``kmatrix.backends.cuda.plan.SINGLE_LAUNCH``, see the GPU guide) and columns of
+    ``N`` entries that fit one block's shared memory, both sweeps run in one launch
+    per chunk of columns.
 
     Examples
     --------
@@ -114,6 +117,7 @@ def vjp_device(K: KMatrix, X: DeviceArray, G: DeviceArray,
     from . import plan
     from ...kernels import cuda as kern
     from ...kernels import cuda_grad as kgrad
+    from ...kernels import cuda_tile
 
     check_same_device(Xa, cuda, dev)
     check_same_device(Ga, cuda, dev)
@@ -135,31 +139,54 @@ def vjp_device(K: KMatrix, X: DeviceArray, G: DeviceArray,
     launch(kgrad.fill_zero, grid, block)(dtw.reshape(dtw.size))
     dx = cuda.device_array((cols, k), dtype=dtype, stream=s)
     kc = int(max(1, min(k, TAPE_BYTES // (nf * n * dtype.itemsize))))
-    tape = buffers.take(cuda, dev, s, (nf, n * kc), dtype) if k else None
-    g = buffers.take(cuda, dev, s, (n * kc,), dtype)
-    for c0 in range(0, k, kc):
-        w = min(kc, k - c0)
-        x0 = tape[0, : n * w]
-        grid, block = plan.launch_shape(n * w)
-        if len(xshape) == 1:
-            launch(kern.pad_kernel(1), grid, block)(Xa, x0, cols)
-            launch(kern.pad_kernel(1), grid, block)(Ga, g[:n], rows)
-        else:
-            launch(kern.pad_kernel(2), grid, block)(Xa[:, c0 : c0 + w], x0, cols, w)
-            launch(kern.pad_kernel(2), grid, block)(Ga[:, c0 : c0 + w], g[: n * w], rows, w)
-        grid, block = plan.launch_shape(n // 2 * w)
-        forward = launch(kgrad.factor_forward, grid, block)
-        for f in range(nf - 1):
-            forward(tape[f, : n * w], tape[f + 1, : n * w], tw, f, m, w)
-        bgrid, bblock, bshared = plan.backward_shape(n // 2, w)
-        backward = launch(kgrad.factor_backward, bgrid, bblock, bshared * dtype.itemsize)
-        for f in range(nf - 1, -1, -1):
-            backward(tape[f, : n * w], g[: n * w], tw, dtw, f, m, w)
-        grid, block = plan.launch_shape(cols * w)
-        launch(kgrad.copy_rows, grid, block)(g[: n * w], dx, c0, w)
-    if tape is not None:
+    lanes, limit = 0, 0
+    if plan.SINGLE_LAUNCH and (len(xshape) == 2 or (Xa.is_c_contiguous() and Ga.is_c_contiguous())):
+        from .shared import optin_bytes
+
+        limit = optin_bytes(cuda)
+        lanes = plan.single_lanes(n, k, dtype.itemsize, limit)
+    if lanes:
+        if kc < k:  # chunks of whole blocks of columns
+            kc = max(lanes, kc // lanes * lanes)
+        # the tape holds each block's whole tile, its last block's unused columns too
+        tape = buffers.take(cuda, dev, s, (nf, n * (-(-kc // lanes) * lanes)), dtype)
+        flat = dtw.reshape(dtw.size)
+        # the real view takes atomic adds (several blocks share a twiddle's gradient)
+        dre = flat.view(np.empty(0, dtype).real.dtype) if dtype.kind == "c" else flat
+        X2 = Xa if len(xshape) == 2 else Xa.reshape(cols, 1)
+        G2 = Ga if len(xshape) == 2 else Ga.reshape(rows, 1)
+        for c0 in range(0, k, kc):
+            w = min(kc, k - c0)
+            p = plan.plan_single(nb, m, w, dtype.itemsize, limit)
+            launch(cuda_tile.tile_vjp_kernel, p.grid, p.threads, p.shared)(
+                X2[:, c0 : c0 + w], cols, G2[:, c0 : c0 + w], rows, tape, flat, dre, dx, c0,
+                tw, nf, m, p.lb_sh, w, int(p.grid > 1))
         buffers.give_back(tape, dev, s)
-    buffers.give_back(g, dev, s)
+    elif k:
+        tape = buffers.take(cuda, dev, s, (nf, n * kc), dtype)
+        g = buffers.take(cuda, dev, s, (n * kc,), dtype)
+        for c0 in range(0, k, kc):
+            w = min(kc, k - c0)
+            x0 = tape[0, : n * w]
+            grid, block = plan.launch_shape(n * w)
+            if len(xshape) == 1:
+                launch(kern.pad_kernel(1), grid, block)(Xa, x0, cols)
+                launch(kern.pad_kernel(1), grid, block)(Ga, g[:n], rows)
+            else:
+                launch(kern.pad_kernel(2), grid, block)(Xa[:, c0 : c0 + w], x0, cols, w)
+                launch(kern.pad_kernel(2), grid, block)(Ga[:, c0 : c0 + w], g[: n * w], rows, w)
+            grid, block = plan.launch_shape(n // 2 * w)
+            forward = launch(kgrad.factor_forward, grid, block)
+            for f in range(nf - 1):
+                forward(tape[f, : n * w], tape[f + 1, : n * w], tw, f, m, w)
+            bgrid, bblock, bshared = plan.backward_shape(n // 2, w)
+            backward = launch(kgrad.factor_backward, bgrid, bblock, bshared * dtype.itemsize)
+            for f in range(nf - 1, -1, -1):
+                backward(tape[f, : n * w], g[: n * w], tw, dtw, f, m, w)
+            grid, block = plan.launch_shape(cols * w)
+            launch(kgrad.copy_rows, grid, block)(g[: n * w], dx, c0, w)
+        buffers.give_back(tape, dev, s)
+        buffers.give_back(g, dev, s)
     dx = on_stream(dx.reshape(cols) if len(xshape) == 1 else dx, s)
     if cast:
         out = cuda.device_array(K.twiddle.shape, dtype=K.dtype, stream=s)
