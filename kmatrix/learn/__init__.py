@@ -13,8 +13,11 @@ Examples
 (True, True)
 """
 
+from __future__ import annotations
+
 __all__ = ["vjp", "fit", "FitResult", "round_permutation"]
 
-from .fit import FitResult, fit
+from .fit import fit
+from .result import FitResult
 from .parametrizations import round_permutation
 from .vjp import vjp

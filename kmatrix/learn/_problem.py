@@ -1,6 +1,8 @@
 """Input handling for :func:`~kmatrix.learn.fit`: argument checks, the fitting data
 ``(X, Y)`` for a target or for data pairs, and the live progress line."""
 
+from __future__ import annotations
+
 __all__ = [
     "Progress",
     "numeric",
@@ -8,20 +10,21 @@ __all__ = [
     "pair_data",
     "determinant_sign",
     "orthogonal_scale",
-    "positive_int",
-    "positive_float",
 ]
 
 import operator
 import sys
 import time
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .._operator import KMatrix
-from .._checks import check_real, check_size, value_dtype
+from .._checks import value_dtype
 
 # Targets with at most this many columns are compared on the identity (exactly);
 # wider ones on random Gaussian probe vectors.
@@ -32,7 +35,7 @@ DEFAULT_PROBES = 256
 class Progress:
     """A live line on stderr: tqdm when installed, else a carriage-return line."""
 
-    def __init__(self, enabled, total, label):
+    def __init__(self, enabled: bool, total: int, label: str) -> None:
         self.bar = None
         self.enabled = enabled
         self.total = total
@@ -46,7 +49,7 @@ class Progress:
             if tqdm is not None:
                 self.bar = tqdm(total=total, desc=label, file=sys.stderr, leave=True)
 
-    def update(self, it, rel):
+    def update(self, it: int, rel: float) -> None:
         if not self.enabled:
             return
         if self.bar is not None:
@@ -59,7 +62,7 @@ class Progress:
             sys.stderr.write(f"\r{self.label}: iter {it}/{self.total}  rel_error {rel:.3e}   ")
             sys.stderr.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self.bar is not None:
             self.bar.close()
         elif self.enabled:
@@ -67,7 +70,7 @@ class Progress:
             sys.stderr.flush()
 
 
-def numeric(a, name):
+def numeric(a: Any, name: str) -> npt.NDArray:
     if isinstance(a, (KMatrix, LinearOperator)) or issparse(a):
         raise TypeError(f"{name} must be a dense array; got {type(a).__name__}")
     a = np.asarray(a)
@@ -78,7 +81,9 @@ def numeric(a, name):
     return a
 
 
-def target_data(target, probes, rng):
+def target_data(
+    target: Any, probes: str | int | None, rng: np.random.Generator
+) -> tuple[npt.NDArray, npt.NDArray, np.dtype]:
     """``(X, Y, dtype)`` for a target: the identity or Gaussian probes as ``X``, and the
     operator dtype of the target's values (the one dtype rule)."""
     if isinstance(target, LinearOperator) or issparse(target):
@@ -111,7 +116,7 @@ def target_data(target, probes, rng):
     return X, Y, value_dtype(dtype, name="target")
 
 
-def pair_data(X, Y):
+def pair_data(X: Any, Y: Any) -> tuple[npt.NDArray, npt.NDArray, np.dtype]:
     X = numeric(X, "X")
     Y = numeric(Y, "Y")
     if X.ndim not in (1, 2) or Y.ndim != X.ndim:
@@ -130,7 +135,7 @@ def pair_data(X, Y):
     return X, Y, value_dtype(X.dtype, Y.dtype, name="X and Y")
 
 
-def determinant_sign(X, Y, n):
+def determinant_sign(X: npt.NDArray, Y: npt.NDArray, n: int) -> int:
     """Sign of ``det M`` for the least-squares map ``M X ~ Y`` of real ``n x n`` data.
 
     An orthogonal operator's determinant is +1 or -1, and a continuous path cannot
@@ -156,7 +161,7 @@ GRAM_COLUMNS = 512
 GRAM_TOL = 1e-4
 
 
-def orthogonal_scale(X, Y):
+def orthogonal_scale(X: npt.NDArray, Y: npt.NDArray) -> float | None:
     """``c > 0`` if the data look like ``Y = c Q X`` with ``Q`` orthogonal/unitary, else
     ``None``.
 
@@ -173,13 +178,3 @@ def orthogonal_scale(X, Y):
     if np.linalg.norm(gy - gx) > GRAM_TOL * np.linalg.norm(gx):
         return None
     return float(np.sqrt(float(np.vdot(Y, Y).real) / float(np.vdot(X, X).real)))
-
-
-def positive_int(v, name, minimum=1):
-    return check_size(v, name, minimum)
-
-
-def positive_float(v, name, allow_zero=False):
-    return check_real(v, name, low=0, low_open=not allow_zero)
-
-

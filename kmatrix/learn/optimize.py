@@ -4,9 +4,14 @@ Both minimize ``L(theta) = ||K(theta) X - Y||_F^2 / (2 ||Y||_F^2)`` for one
 parametrization, with the gradient from one fused forward/backward kernel pass.
 """
 
+from __future__ import annotations
+
 __all__ = ["Objective", "run_lbfgs", "run_adam"]
 
+from typing import Any, Callable
+
 import numpy as np
+import numpy.typing as npt
 
 from ..backends.cpu.vjp import twiddle_vjp
 
@@ -14,14 +19,20 @@ from ..backends.cpu.vjp import twiddle_vjp
 class Objective:
     """Loss and gradient of one parametrization on data ``(X, Y)`` of dtype ``compute``."""
 
-    def __init__(self, param, X, Y):
+    def __init__(self, param: Any, X: npt.NDArray, Y: npt.NDArray) -> None:
         self.param = param
         self.compute = X.dtype
         self.X = X
         self.Y = Y
         self.y2 = float(np.vdot(Y, Y).real)
 
-    def __call__(self, theta, X=None, Y=None, y2=None):
+    def __call__(
+        self,
+        theta: npt.NDArray[np.float64],
+        X: npt.NDArray | None = None,
+        Y: npt.NDArray | None = None,
+        y2: float | None = None,
+    ) -> tuple[float, npt.NDArray[np.float64]]:
         X = self.X if X is None else X
         Y = self.Y if Y is None else Y
         y2 = self.y2 if y2 is None else y2
@@ -31,11 +42,17 @@ class Objective:
             _, dtw, sq = twiddle_vjp(tw, X, Y, residual=True, scale=1.0 / y2)
             return 0.5 * sq / y2, self.param.pullback(theta, dtw)
 
-    def rel_error(self, theta):
+    def rel_error(self, theta: npt.NDArray[np.float64]) -> float:
         return float(np.sqrt(2 * self(theta)[0]))
 
 
-def run_lbfgs(obj, theta, max_iter, after_iteration, memory=20):
+def run_lbfgs(
+    obj: Callable[[npt.NDArray[np.float64]], tuple[float, npt.NDArray[np.float64]]],
+    theta: npt.NDArray[np.float64],
+    max_iter: int,
+    after_iteration: Callable[[int, npt.NDArray[np.float64], float], bool],
+    memory: int = 20,
+) -> tuple[npt.NDArray[np.float64], int, str]:
     """L-BFGS-B via ``scipy.optimize.minimize(jac=True)``, keeping ``memory``
     correction pairs.
 
@@ -69,7 +86,17 @@ def run_lbfgs(obj, theta, max_iter, after_iteration, memory=20):
     return res.x, count[0], ("stopped" if stopped[0] else f"L-BFGS-B: {res.message}")
 
 
-def run_adam(obj, theta, max_iter, after_iteration, *, lr, batch_size, rng, tol):
+def run_adam(
+    obj: Objective,
+    theta: npt.NDArray[np.float64],
+    max_iter: int,
+    after_iteration: Callable[[int, npt.NDArray[np.float64], float], bool],
+    *,
+    lr: float,
+    batch_size: int | None,
+    rng: np.random.Generator,
+    tol: float,
+) -> tuple[npt.NDArray[np.float64], int, str]:
     """Adam (Kingma & Ba) with bias correction; optional column mini-batches.
 
     With mini-batches the rel_error passed on is the batch's; the full-data error is

@@ -16,9 +16,14 @@ Every parametrization maps ``theta`` (1-D float64) to a twiddle and pulls a twid
 gradient ``D = dL/dRe t + i dL/dIm t`` back to ``dL/dtheta_k = sum Re(conj(D) dt/dtheta_k)``.
 """
 
+from __future__ import annotations
+
 __all__ = ["PARAMETRIZATIONS", "make_parametrization", "round_permutation"]
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .._operator import KMatrix
 from .._reference import apply_reference
@@ -43,16 +48,16 @@ class _Base:
 
     name = ""
 
-    def __init__(self, nblocks, m, complex_):
+    def __init__(self, nblocks: int, m: int, complex_: bool) -> None:
         self.tw_shape = (nblocks, m, 1 << (m - 1), 2, 2)
         self.complex = complex_
         self.dtype = np.dtype(np.complex128 if complex_ else np.float64)
 
     @property
-    def size(self):
+    def size(self) -> int:
         return int(np.prod(self.param_shape))
 
-    def initial(self, init, rng):
+    def initial(self, init: Any, rng: np.random.Generator) -> npt.NDArray[np.float64]:
         if isinstance(init, str):
             if init not in _INITS:
                 raise ValueError(f"init must be one of {_INITS} or an array; got {init!r}")
@@ -70,10 +75,10 @@ class Free(_Base):
     name = "free"
 
     @property
-    def param_shape(self):
+    def param_shape(self) -> tuple[int, ...]:
         return self.tw_shape + ((2,) if self.complex else ())
 
-    def initial(self, init, rng):
+    def initial(self, init: Any, rng: np.random.Generator) -> npt.NDArray[np.float64]:
         if isinstance(init, KMatrix):
             init = init.twiddle
             if init.shape != self.tw_shape:
@@ -93,14 +98,14 @@ class Free(_Base):
         k = random(n, width=nb // 2, dtype=self.dtype, init=init, rng=rng)
         return self.to_params(k.twiddle)
 
-    def to_params(self, tw):
+    def to_params(self, tw: npt.NDArray) -> npt.NDArray[np.float64]:
         tw = np.asarray(tw, dtype=self.dtype)
         return np.ascontiguousarray(tw).view(np.float64).ravel().copy()
 
-    def twiddle(self, theta):
+    def twiddle(self, theta: npt.NDArray[np.float64]) -> npt.NDArray:
         return theta.view(self.dtype).reshape(self.tw_shape)
 
-    def pullback(self, theta, dtw):
+    def pullback(self, theta: npt.NDArray[np.float64], dtw: npt.NDArray) -> npt.NDArray[np.float64]:
         if not self.complex:
             return np.ascontiguousarray(dtw.real, dtype=np.float64).ravel()
         return np.ascontiguousarray(dtw, dtype=np.complex128).view(np.float64).ravel()
@@ -125,7 +130,7 @@ class Orthogonal(_Base):
     name = "orthogonal"
 
     @property
-    def param_shape(self):
+    def param_shape(self) -> tuple[int, ...]:
         return self.tw_shape[:3] + ((4,) if self.complex else (2,))
 
     def _initial(self, init, rng):
@@ -140,7 +145,7 @@ class Orthogonal(_Base):
             theta[..., 1] = 1.0
         return theta.ravel()
 
-    def with_determinant(self, theta, sign):
+    def with_determinant(self, theta: npt.NDArray[np.float64], sign: int) -> npt.NDArray[np.float64]:
         """``theta`` with one reflection flag flipped if needed so that the internal
         operator's determinant has the sign of ``sign`` (real only; complex unchanged)."""
         if self.complex or sign == 0:
@@ -153,7 +158,7 @@ class Orthogonal(_Base):
             first[1] = -1.0 if first[1] >= 0 else 1.0
         return theta
 
-    def from_twiddle(self, tw):
+    def from_twiddle(self, tw: npt.NDArray) -> npt.NDArray[np.float64]:
         """Parameters of the orthogonal twiddle nearest to the real ``tw`` block by block.
 
         A block of non-negative determinant goes to the nearest rotation (angle
@@ -186,7 +191,7 @@ class Orthogonal(_Base):
         e11 = np.exp(1j * (ph - al))
         return c, s, e00, e01, e10, e11
 
-    def twiddle(self, theta):
+    def twiddle(self, theta: npt.NDArray[np.float64]) -> npt.NDArray:
         tw = np.empty(self.tw_shape, dtype=self.dtype)
         if not self.complex:
             c, s, r = self._parts(theta)
@@ -202,7 +207,7 @@ class Orthogonal(_Base):
         tw[..., 1, 1] = e11 * c
         return tw
 
-    def pullback(self, theta, dtw):
+    def pullback(self, theta: npt.NDArray[np.float64], dtw: npt.NDArray) -> npt.NDArray[np.float64]:
         if not self.complex:
             d = dtw.real
             c, s, r = self._parts(theta)
@@ -232,7 +237,7 @@ class SoftPermutation(_Base):
     name = "permutation"
 
     @property
-    def param_shape(self):
+    def param_shape(self) -> tuple[int, ...]:
         return self.tw_shape[:3]
 
     def _initial(self, init, rng):
@@ -240,7 +245,7 @@ class SoftPermutation(_Base):
             return np.full(self.size, 2.0)
         return rng.standard_normal(self.size)
 
-    def twiddle(self, theta):
+    def twiddle(self, theta: npt.NDArray[np.float64]) -> npt.NDArray:
         p = _expit(theta.reshape(self.param_shape))
         tw = np.empty(self.tw_shape, dtype=self.dtype)
         tw[..., 0, 0] = p
@@ -249,7 +254,7 @@ class SoftPermutation(_Base):
         tw[..., 1, 0] = 1 - p
         return tw
 
-    def pullback(self, theta, dtw):
+    def pullback(self, theta: npt.NDArray[np.float64], dtw: npt.NDArray) -> npt.NDArray[np.float64]:
         p = _expit(theta.reshape(self.param_shape))
         d = dtw.real
         g = (d[..., 0, 0] + d[..., 1, 1] - d[..., 0, 1] - d[..., 1, 0]) * (p * (1 - p))
@@ -259,7 +264,7 @@ class SoftPermutation(_Base):
 PARAMETRIZATIONS = {"free": Free, "orthogonal": Orthogonal, "permutation": SoftPermutation}
 
 
-def make_parametrization(name, nblocks, m, complex_):
+def make_parametrization(name: str, nblocks: int, m: int, complex_: bool) -> _Base:
     """Instantiate the parametrization called ``name`` for a twiddle of ``nblocks x m``."""
     if not isinstance(name, str) or name not in PARAMETRIZATIONS:
         raise ValueError(
@@ -269,7 +274,9 @@ def make_parametrization(name, nblocks, m, complex_):
     return PARAMETRIZATIONS[name](nblocks, m, complex_ and name != "permutation")
 
 
-def round_permutation(K, *, return_indices=False):
+def round_permutation(
+    K: KMatrix, *, return_indices: bool = False
+) -> KMatrix | tuple[KMatrix, npt.NDArray[np.intp]]:
     """Round a (relaxed) permutation network to the exact permutation it routes.
 
     Every 2x2 block ``t`` is snapped to the identity when ``|t00 t11| >= |t01 t10|``

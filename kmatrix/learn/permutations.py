@@ -16,9 +16,14 @@ doubly stochastic matrix differentiable in the ``3 m`` logits; rounding every ``
 to 0 or 1 gives an exact permutation (:meth:`RecursivePermutation.indices`).
 """
 
+from __future__ import annotations
+
 __all__ = ["RecursivePermutation"]
 
+from typing import Any
+
 import numpy as np
+import numpy.typing as npt
 
 from .._layout import log2_exact
 
@@ -68,11 +73,11 @@ class RecursivePermutation:
             raise ValueError(f"a recursive permutation needs n >= 2; got {n}")
         self.size = 3 * self.m
 
-    def initial(self, rng, scale=0.1):
+    def initial(self, rng: np.random.Generator, scale: float = 0.1) -> npt.NDArray[np.float64]:
         """Logits near 0 (every choice half made), slightly randomized."""
         return scale * rng.standard_normal(self.size)
 
-    def apply(self, logits, x, *, tape=False):
+    def apply(self, logits: npt.NDArray[np.float64], x: npt.NDArray, *, tape: bool = False) -> Any:
         """``P(logits) @ x`` for ``x`` of shape ``(n,)`` or ``(n, k)``."""
         a = _sigmoid(np.asarray(logits, dtype=np.float64).reshape(self.m, 3))
         x = np.asarray(x)
@@ -94,7 +99,7 @@ class RecursivePermutation:
         y = y.reshape(x.shape)
         return (y, (a, saved)) if tape else y
 
-    def backward(self, tape, g):
+    def backward(self, tape: Any, g: npt.NDArray) -> tuple[npt.NDArray, npt.NDArray[np.float64]]:
         """Pull ``g = dL/d(P x)`` back: returns ``(dL/dx, dL/dlogits)``.
 
         ``g`` follows the complex convention ``dL/dRe + 1j dL/dIm``; the logits are
@@ -124,11 +129,11 @@ class RecursivePermutation:
             gy = g0.reshape(self.n, -1)
         return gy.reshape(shape), (da * a * (1 - a)).ravel()
 
-    def choices(self, logits):
+    def choices(self, logits: npt.NDArray[np.float64]) -> npt.NDArray[np.bool_]:
         """Hard choices ``(m, 3)`` of booleans: ``sigmoid(logit) >= 1/2``."""
         return np.asarray(logits, dtype=np.float64).reshape(self.m, 3) >= 0
 
-    def indices(self, logits):
+    def indices(self, logits: npt.NDArray[np.float64]) -> npt.NDArray[np.intp]:
         """Index array ``p`` of the rounded permutation: ``P_hard @ x == x[p]``."""
         hard = np.where(self.choices(logits), 50.0, -50.0).ravel()
         # With saturated weights every mixture is exactly one of its two terms, and

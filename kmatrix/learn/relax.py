@@ -15,14 +15,17 @@ gauge is all of ``GL(2)``), so they are merged into one block first. Otherwise t
 result is a real starting point for a real polishing fit.
 """
 
+from __future__ import annotations
+
 __all__ = ["realify"]
 
 import numpy as np
+import numpy.typing as npt
 
 from .._layout import stride
 
 
-def realify(twiddle):
+def realify(twiddle: npt.ArrayLike) -> npt.NDArray[np.float64]:
     """Real twiddle gauge-equivalent to a complex ``twiddle`` when one exists.
 
     Parameters

@@ -7,11 +7,15 @@ learns a recursive permutation first (:mod:`kmatrix.learn.structure`), rounds it
 and fits ``K`` to the permuted data; the result is ``K @ km.permutation(p)``.
 """
 
-__all__ = ["run_restarts", "fit_with_learned_permutation"]
+from __future__ import annotations
+
+__all__ = ["run_restarts", "fit_with_learned_permutation", "restarted"]
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from typing import Any, Callable
 
 import numpy as np
 
@@ -19,6 +23,8 @@ from .._layout import internal_size_for, log2_exact
 from .._scaling import exponent, ldexp
 from .._threads import threads_for
 from ._problem import pair_data, target_data
+from .checks import positive_float
+from .result import FitResult
 from .structure import learn_permutation
 
 # A learned-permutation restart whose polishing fit is still above this error after
@@ -30,7 +36,9 @@ ABANDON_AFTER = 300
 PERMUTATION_ITER = 100
 
 
-def run_restarts(fit_one, restarts, rng, tol):
+def run_restarts(
+    fit_one: Callable[[int, threading.Event], FitResult], restarts: int, rng: Any, tol: float
+) -> tuple[FitResult, list[FitResult]]:
     """Run ``fit_one(seed, stop)`` for ``restarts`` seeds; return ``(best, all results)``.
 
     ``stop`` is a :class:`threading.Event` set as soon as one restart reaches ``tol``;
@@ -67,7 +75,15 @@ def _stopper(stop, user_callback, abandon):
     return callback
 
 
-def fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs):
+def fit_with_learned_permutation(
+    fit: Callable[..., FitResult],
+    target: Any,
+    X: Any,
+    Y: Any,
+    seed: int,
+    stop: threading.Event,
+    kwargs: dict[str, Any],
+) -> FitResult:
     """One restart of ``fit(..., permutation="learn")`` (see the module docstring).
 
     ``fit`` is :func:`kmatrix.fit` itself (passed in: this module is imported by it).
@@ -120,3 +136,42 @@ def fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs):
         message=f"permutation stage: {msg}; " + res.message,
         permutation=p,
     )
+
+
+def restarted(
+    fit: Callable[..., FitResult],
+    learn: bool,
+    restarts: int,
+    target: Any,
+    X: Any,
+    Y: Any,
+    rng: Any,
+    t_start: float,
+    kwargs: dict[str, Any],
+) -> FitResult:
+    """``restarts`` single fits on threads (with the learned permutation if ``learn``),
+    the best kept; ``fit`` is :func:`kmatrix.fit` and ``kwargs`` its options.
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> res = km.fit(np.eye(8)[::-1], restarts=2, rng=0, permutation=None)
+    >>> len(res.restarts), res.converged
+    (2, True)
+    """
+    tol = positive_float(kwargs["tol"], "tol", allow_zero=True)
+    if learn and kwargs["parametrization"] != "free":
+        raise ValueError("permutation='learn' needs parametrization='free'")
+
+    def fit_one(seed, stop):
+        if learn:
+            return fit_with_learned_permutation(fit, target, X, Y, seed, stop, kwargs)
+        inner = dict(kwargs)
+        user = inner["callback"]
+        inner["callback"] = lambda it, K, rel: bool(
+            (user is not None and user(it, K, rel)) or stop.is_set()
+        )
+        return fit(target, X=X, Y=Y, rng=seed, restarts=1, permutation=None, **inner)
+
+    best, results = run_restarts(fit_one, restarts, rng, tol)
+    return replace(best, restarts=results, seconds=time.perf_counter() - t_start)

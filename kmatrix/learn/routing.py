@@ -11,15 +11,18 @@ as logits of a moderate strength. The fit then *learns* from there: it keeps the
 routing only if it explains the data, and moves away from it otherwise.
 """
 
+from __future__ import annotations
+
 __all__ = ["matched_permutation", "route_logits"]
 
 import numpy as np
+import numpy.typing as npt
 
 # Logit of a switch in the start: sigmoid(4) ~ 0.982, decided but with a usable gradient.
 START_LOGIT = 4.0
 
 
-def matched_permutation(X, Y):
+def matched_permutation(X: npt.NDArray, Y: npt.NDArray) -> npt.NDArray[np.intp]:
     """Index array ``p`` maximizing ``sum_j cos(Y[j], X[p[j]])`` (so ``Y ~ X[p]``).
 
     ``X`` and ``Y`` are ``(n, k)``; rows of zero norm count as orthogonal to all.
@@ -37,7 +40,9 @@ def matched_permutation(X, Y):
     return p
 
 
-def route_logits(p, m, width=1, strength=START_LOGIT):
+def route_logits(
+    p: npt.ArrayLike, m: int, width: int = 1, strength: float = START_LOGIT
+) -> npt.NDArray[np.float64]:
     """Soft-swap logits, shape ``(2 * width, m, 2**(m-1))``, that route ``x -> x[p]``.
 
     Block 0 (strides ``n/2, ..., 1``) and block 1 (strides ``1, ..., n/2``) form a Beneš

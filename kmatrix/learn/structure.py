@@ -8,9 +8,14 @@ the permuted data ``(X[p], Y)`` with the permutation fixed. The result is the
 ordinary K-matrix ``K @ km.permutation(p)``.
 """
 
+from __future__ import annotations
+
 __all__ = ["PermutedObjective", "learn_permutation"]
 
+from typing import Any, Callable
+
 import numpy as np
+import numpy.typing as npt
 
 from .optimize import run_lbfgs
 from .parametrizations import make_parametrization
@@ -21,7 +26,10 @@ from ..backends.cpu.vjp import twiddle_vjp
 class PermutedObjective:
     """Loss ``||K P X - Y||^2 / (2 ||Y||^2)`` in ``theta = [twiddle params, logits]``."""
 
-    def __init__(self, param, perm, X, Y, mask=None):
+    def __init__(
+        self, param: Any, perm: RecursivePermutation, X: npt.NDArray, Y: npt.NDArray,
+        mask: npt.NDArray | None = None,
+    ) -> None:
         self.param = param
         self.mask = mask
         self.perm = perm
@@ -31,10 +39,10 @@ class PermutedObjective:
         self.y2 = float(np.vdot(self.Y, self.Y).real)
         self.split = param.size
 
-    def parts(self, theta):
+    def parts(self, theta: npt.NDArray[np.float64]) -> tuple[npt.NDArray, npt.NDArray]:
         return theta[: self.split], theta[self.split :]
 
-    def __call__(self, theta):
+    def __call__(self, theta: npt.NDArray[np.float64]) -> tuple[float, npt.NDArray[np.float64]]:
         tp, logits = self.parts(theta)
         px, tape = self.perm.apply(logits, self.X, tape=True)
         tw = np.asarray(self.param.twiddle(tp), dtype=self.compute)
@@ -48,11 +56,22 @@ class PermutedObjective:
         grad = np.concatenate([gt, dlogits])
         return 0.5 * sq / self.y2, grad
 
-    def rel_error(self, theta):
+    def rel_error(self, theta: npt.NDArray[np.float64]) -> float:
         return float(np.sqrt(2 * self(theta)[0]))
 
 
-def learn_permutation(X, Y, *, width, m, init, rng, max_iter, after_iteration, single=True):
+def learn_permutation(
+    X: npt.NDArray,
+    Y: npt.NDArray,
+    *,
+    width: int,
+    m: int,
+    init: Any,
+    rng: np.random.Generator,
+    max_iter: int,
+    after_iteration: Callable[[int, npt.NDArray[np.float64], float], bool],
+    single: bool = True,
+) -> tuple[npt.NDArray[np.intp], npt.NDArray[np.float64], int, str]:
     """Stage 1 and 2: relaxed joint fit, then the rounded permutation.
 
     ``X`` is ``(n, k)`` with ``n = 2**m`` (the permutation acts on its rows).

@@ -1,8 +1,11 @@
 """Reverse-mode gradient of ``Y = K @ X`` with respect to ``X`` and the twiddle."""
 
+from __future__ import annotations
+
 __all__ = ["vjp"]
 
 import numpy as np
+import numpy.typing as npt
 
 from .._checks import apply_dtype, is_dask_array
 from .._operator import KMatrix
@@ -20,7 +23,9 @@ def _check_array(a, name, first, kind_msg):
     return a
 
 
-def vjp(K, X, G, *, workers=None):
+def vjp(
+    K: KMatrix, X: npt.ArrayLike, G: npt.ArrayLike, *, workers: int | None = None
+) -> tuple[npt.NDArray, npt.NDArray]:
     r"""Vector-Jacobian product of ``Y = K @ X``: gradients for ``X`` and the twiddle.
 
     Parameters

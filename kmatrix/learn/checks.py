@@ -1,0 +1,93 @@
+"""Argument checks of :func:`~kmatrix.learn.fit`: one place for the options' rules and
+their error messages (the data themselves are checked in :mod:`kmatrix.learn._problem`)."""
+
+from __future__ import annotations
+
+__all__ = [
+    "METHODS",
+    "PERMUTATIONS",
+    "positive_int",
+    "positive_float",
+    "check_permutation_option",
+    "check_data_source",
+    "check_fit_options",
+    "check_in_memory",
+]
+
+from typing import Any
+
+from .._checks import check_real, check_size, is_dask_array
+
+METHODS = ("lbfgs", "adam")
+PERMUTATIONS = ("auto", "learn", None)
+
+
+def positive_int(v: Any, name: str, minimum: int = 1) -> int:
+    """``v`` as an int ``>= minimum`` (``TypeError``/``ValueError`` naming ``name``)."""
+    return check_size(v, name, minimum)
+
+
+def positive_float(v: Any, name: str, allow_zero: bool = False) -> float:
+    """``v`` as a float ``> 0`` (``>= 0`` with ``allow_zero``)."""
+    return check_real(v, name, low=0, low_open=not allow_zero)
+
+
+def check_permutation_option(permutation: Any) -> None:
+    """``permutation`` is one of ``"auto"``, ``"learn"``, None."""
+    if permutation is not None and permutation not in ("auto", "learn"):
+        raise ValueError(f"permutation must be 'auto', 'learn' or None; got {permutation!r}")
+
+
+def check_data_source(target: Any, X: Any, Y: Any) -> None:
+    """Exactly one of a target and the data pairs ``X, Y``."""
+    if target is not None and (X is not None or Y is not None):
+        raise ValueError("pass either target or the data pairs X, Y, not both")
+    if target is None and (X is None or Y is None):
+        raise ValueError("fit needs a target, or both X and Y")
+
+
+def check_fit_options(
+    *,
+    width: Any,
+    max_iter: Any,
+    tol: Any,
+    lr: Any,
+    expansion: Any,
+    method: Any,
+    batch_size: Any,
+    callback: Any,
+    relax: Any,
+) -> dict[str, Any]:
+    """The numeric and named options of a single fit, checked and normalized.
+
+    Returns a dict with ``width``, ``max_iter``, ``tol``, ``lr``, ``expansion`` and
+    ``batch_size`` converted (ints and floats); the others are only checked.
+    """
+    out = dict(
+        width=positive_int(width, "width"),
+        max_iter=positive_int(max_iter, "max_iter", minimum=0),
+        tol=positive_float(tol, "tol", allow_zero=True),
+        lr=positive_float(lr, "lr"),
+        expansion=check_real(expansion, "expansion", low=1),
+    )
+    if not isinstance(method, str) or method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}; got {method!r}")
+    if batch_size is not None:
+        if method != "adam":
+            raise ValueError("batch_size is an Adam option; use method='adam'")
+        batch_size = positive_int(batch_size, "batch_size")
+    out["batch_size"] = batch_size
+    if callback is not None and not callable(callback):
+        raise TypeError(f"callback must be callable; got {type(callback).__name__}")
+    if not (relax == "auto" if isinstance(relax, str) else isinstance(relax, bool)):
+        raise ValueError(f"relax must be 'auto', True or False; got {relax!r}")
+    return out
+
+
+def check_in_memory(*arrays: Any) -> None:
+    """``TypeError`` for a Dask array: fitting needs its data as NumPy arrays."""
+    if any(is_dask_array(a) for a in arrays):
+        raise TypeError(
+            "fit needs its data in memory as NumPy arrays; got a Dask array (fit on a "
+            "computed sample of columns, e.g. X[:, :k].compute(), Y[:, :k].compute())"
+        )

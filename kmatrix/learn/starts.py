@@ -1,0 +1,149 @@
+"""Starting points of a free fit: the orthogonal start and the balanced scale.
+
+:func:`orthogonal_start` runs the stages of a free fit to data that are orthogonal or
+unitary up to scale (``Y = c Q X``); :func:`balanced` scales a named random init to
+the data's norm; :func:`scaled` spreads a scale over all factors of a twiddle.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "REALIFY_AT",
+    "STALL",
+    "UNITARY_TRIES",
+    "ORTHOGONAL_MEMORY",
+    "orthogonal_start",
+    "balanced",
+    "scaled",
+]
+
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ..backends.cpu.vjp import twiddle_vjp
+from .optimize import Objective
+from .parametrizations import make_parametrization
+from .relax import realify
+from .stages import StageRunner
+
+# Relative error at which the unitary stage of an orthogonal start hands over to real
+# factors: the phase gauge then finds real factors close enough for the real
+# orthogonal polish to converge (measured at sizes 32-256).
+REALIFY_AT = 1e-3
+# A unitary stage above relative error 0.1 at iteration 200, or 0.02 at iteration
+# 400, sits in a local minimum (measured at sizes 32-256: converging runs are at
+# 0.014-0.035 at 200 and below 0.01 at 400, stuck ones stay at 0.1-0.3; at size 256
+# about half of the starts are stuck) and starts again from a new random point, at
+# most UNITARY_TRIES times in all.
+STALL = ((200, 0.1), (400, 0.02))
+UNITARY_TRIES = 10
+# L-BFGS correction pairs of the real orthogonal polish (one angle per block: cheap);
+# its convergence is linear and slow near 1e-6 at size 256 with the default 20.
+ORTHOGONAL_MEMORY = 50
+
+
+def scaled(tw: npt.ArrayLike, c: float) -> npt.NDArray:
+    """Twiddle ``tw`` with every factor multiplied by ``c ** (1 / factors)``.
+
+    Examples
+    --------
+    >>> import kmatrix as km
+    >>> K = km.random(8, rng=0)
+    >>> K2 = km.KMatrix(scaled(K.twiddle, 3.0), K.shape)
+    >>> bool(np.allclose(K2.toarray(), 3 * K.toarray()))
+    True
+    """
+    tw = np.asarray(tw)
+    return tw if c == 1.0 else tw * c ** (1.0 / (tw.shape[0] * tw.shape[1]))
+
+
+def orthogonal_start(
+    run: StageRunner,
+    param: Any,
+    X: npt.NDArray,
+    Y: npt.NDArray,
+    c: float,
+    compute: np.dtype,
+    tol: float,
+    rng: np.random.Generator,
+) -> tuple[str, npt.NDArray[np.float64]]:
+    """The stages of a free fit to data ``Y = c Q X`` with ``Q`` orthogonal/unitary.
+
+    1. *unitary*: ``Q`` in the unitary parametrization from a random start. ``U(2)`` is
+       connected; real rotations and reflections are not, and real orthogonal fits
+       from random starts stop in local minima (width-1 teachers of size 128: 2 of 10
+       recovered, against 10 of 10 this way).
+    2. *orthogonal* (real data): the unitary twiddle brought to real factors by a phase
+       gauge (:func:`~kmatrix.learn.relax.realify`) once it is within
+       :data:`REALIFY_AT`, projected onto rotations/reflections and polished there.
+    3. *free*: the factors times ``c ** (1 / factors)``, polished in the free
+       parametrization only if the earlier stages stopped above ``tol``.
+
+    Returns ``(message, free parameters)``. Used by :func:`~kmatrix.learn.fit` with
+    ``init="auto"``, e.g. ``km.fit(scipy.linalg.hadamard(16))``.
+    """
+    nblocks, m = param.tw_shape[:2]
+    Yo = Y / c
+    uparam = make_parametrization("orthogonal", nblocks, m, True)
+    uobj = Objective(uparam, X.astype(np.complex128), Yo.astype(np.complex128))
+    goal = tol if compute.kind == "c" else max(tol, REALIFY_AT)
+    best = None
+    for attempt in range(UNITARY_TRIES):
+        run.why = None
+        theta, msg = run(
+            uparam, uobj, uparam.initial("ortho", rng), goal=goal, scale=c,
+            stall=STALL if attempt < UNITARY_TRIES - 1 else None,
+        )
+        rel = uobj.rel_error(theta)
+        if best is None or rel < best[0]:
+            best = (rel, theta)
+        if not (run.why or "").startswith("stalled"):
+            break
+    theta = best[1]
+    stages = f"unitary stage ({attempt + 1} start{'s' if attempt else ''}): {msg}"
+    tw = uparam.twiddle(theta)
+    stopped = run.why is not None and not run.why.startswith(("relative", "stalled"))
+    if run.why is not None and run.why.startswith("stalled"):
+        run.why = None
+    if compute.kind == "f" and not stopped:
+        oparam = make_parametrization("orthogonal", nblocks, m, False)
+        run.why = None
+        theta, msg = run(
+            oparam, Objective(oparam, X, Yo), oparam.from_twiddle(realify(tw)), scale=c,
+            memory=ORTHOGONAL_MEMORY,
+        )
+        stages += f"; orthogonal stage: {msg}"
+        tw = oparam.twiddle(theta)
+    theta = param.to_params(scaled(tw, c))
+    if run.why is None:
+        theta, msg = run(param, Objective(param, X, Y), theta)
+        stages += f"; free stage: {msg}"
+    return stages, theta
+
+
+def balanced(param: Any, obj: Objective, theta: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Scale every factor of a free init by one factor ``c`` so that ``||K X|| = ||Y||``.
+
+    A product of ``L`` factors scales as ``c^L``; matching the data's norm up front
+    keeps all factors at the scale the solution needs (an unnormalized Hadamard of
+    size 64 has entries 1, a ``"randn"`` init entries of size 0.7).
+
+    Examples
+    --------
+    >>> from kmatrix.learn.parametrizations import make_parametrization
+    >>> p = make_parametrization("free", 2, 3, False)
+    >>> obj = Objective(p, np.eye(8), 5 * np.eye(8))
+    >>> import kmatrix as km
+    >>> th = balanced(p, obj, p.initial("randn", np.random.default_rng(0)))
+    >>> K = km.KMatrix(np.asarray(p.twiddle(th)), (8, 8))
+    >>> bool(np.isclose(np.linalg.norm(K.toarray()), np.linalg.norm(5 * np.eye(8))))
+    True
+    """
+    tw = np.asarray(param.twiddle(theta), dtype=obj.compute)
+    nfactors = tw.shape[0] * tw.shape[1]
+    _, _, sq = twiddle_vjp(tw, obj.X, obj.Y * 0, residual=True)
+    if not sq > 0:
+        return theta
+    return theta * (obj.y2 / sq) ** (0.5 / nfactors)
