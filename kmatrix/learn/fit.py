@@ -233,6 +233,17 @@ def fit(
     (True, True, dtype('float64'))
     """
     t_start = time.perf_counter()
+    # ---- Dask data pairs: streamed mini-batch Adam (kmatrix.learn.streaming)
+    if is_dask_array(X) or is_dask_array(Y):
+        from .streaming import fit_streaming
+
+        return fit_streaming(
+            target, X=X, Y=Y, width=width, expansion=expansion, dtype=dtype, init=init,
+            method=method, max_iter=max_iter, tol=tol, rng=rng, callback=callback,
+            progress=progress, parametrization=parametrization, probes=probes, lr=lr,
+            batch_size=batch_size, relax=relax, permutation=permutation, restarts=restarts,
+        )
+    # ----
     if permutation is not None and permutation not in ("auto", "learn"):
         raise ValueError(f"permutation must be 'auto', 'learn' or None; got {permutation!r}")
     if permutation == "auto":
@@ -297,10 +308,10 @@ def fit(
     if not (relax == "auto" if isinstance(relax, str) else isinstance(relax, bool)):
         raise ValueError(f"relax must be 'auto', True or False; got {relax!r}")
 
-    if any(is_dask_array(a) for a in (target, X, Y)):
+    if is_dask_array(target):
         raise TypeError(
-            "fit needs its data in memory as NumPy arrays; got a Dask array (fit on a "
-            "computed sample of columns, e.g. X[:, :k].compute(), Y[:, :k].compute())"
+            "fit needs a target in memory; got a Dask array (pass Dask data as X and Y, "
+            "e.g. X=da.eye(n) and Y=target, to stream it)"
         )
     if target is not None:
         Xd, Yd, data_dtype = target_data(target, probes, rng)
