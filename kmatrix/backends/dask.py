@@ -177,19 +177,27 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
     places, nblocks, mloc = fourstep.local_layout(factors, high, split, op.twiddle.shape[1])
     token = tokenize(_token(op), high, tuple(map(tuple, places)), split.chunk)
     opname = f"kmatrix-local-{token}"
-    dsk = {(opname, i): (_local_operator, places, nblocks, mloc, srcs)
-           for i, srcs in enumerate(_local_sources(op, token, places, high, split))}
+    local = [(_local_operator, places, nblocks, mloc, srcs)
+             for srcs in _local_sources(op, token, places, high, split)]
     index = 1 if high else 0
+    if z.numblocks[2] == 1:
+        # one task per chunk: the chunk's operator is built inside the task that uses it
+        dsk = {}
+        opkey = local.__getitem__
+    else:
+        # several column blocks share each chunk's operator, built once
+        dsk = {(opname, i): task for i, task in enumerate(local)}
+        opkey = lambda i: (opname, i)  # noqa: E731
     if gradient is None:
         name = f"kmatrix-stage-{tokenize(token, z.name)}"
         for idx in np.ndindex(*z.numblocks):
-            dsk[(name,) + idx] = (_run_chunk, (opname, idx[index]), (z.name,) + idx)
+            dsk[(name,) + idx] = (_run_chunk, opkey(idx[index]), (z.name,) + idx)
         graph = HighLevelGraph.from_collections(name, dsk, dependencies=[z])
         return da.Array(graph, name, z.chunks, meta=np.empty((0, 0, 0), dtype)), z, places
     g = gradient.rechunk(z.chunks)
     name = f"kmatrix-stage-vjp-{tokenize(token, z.name, g.name)}"
     for idx in np.ndindex(*z.numblocks):
-        dsk[(name,) + idx] = (_vjp_chunk, places, (opname, idx[index]), (z.name,) + idx,
+        dsk[(name,) + idx] = (_vjp_chunk, places, opkey(idx[index]), (z.name,) + idx,
                               (g.name,) + idx)
     dz_name, dt_name = name + "-dz", name + "-dt"
     for idx in np.ndindex(*z.numblocks):
