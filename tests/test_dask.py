@@ -174,12 +174,6 @@ def test_bad_input_gets_the_numpy_errors():
         km.vjp(K, da.ones((8, 2)), da.ones((16, 3)))
 
 
-def test_fit_refuses_dask_data_without_computing_it():
-    X = da.ones((8, 4), chunks=(8, 2))
-    with dask.config.set(scheduler=_fail_scheduler), pytest.raises(TypeError, match="Dask array"):
-        km.fit(X=X, Y=X, method="adam")
-
-
 def test_tasks_run_one_kernel_thread(monkeypatch):
     seen = []
     real_dot = km.KMatrix.dot

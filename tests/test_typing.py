@@ -19,10 +19,11 @@ PUBLIC_MODULES = [
     "kmatrix.cuda",
     "kmatrix.testing",
     "kmatrix.testing.strategies",
+    "kmatrix.learn",
     "kmatrix.testing.circuits",
 ]
 # Names of a module's __all__ that other modules' lists cover (kmatrix.learn has its own).
-SKIP = {("kmatrix", "vjp"), ("kmatrix", "fit")}
+SKIP: set[tuple[str, str]] = set()
 
 _DUNDERS = {
     "__init__", "__call__", "__matmul__", "__rmatmul__", "__mul__", "__rmul__", "__add__",
@@ -62,7 +63,8 @@ def _callables_of_class(cls, qualname):
                 yield where, attr.fget, True
             elif isinstance(attr, (staticmethod, classmethod)):
                 yield where, attr.__func__, isinstance(attr, classmethod)
-            elif inspect.isfunction(attr):
+            elif inspect.isfunction(attr) and attr.__module__.startswith("kmatrix"):
+                # (methods that dataclasses generate carry no hints of their own)
                 yield where, attr, True
 
 

@@ -17,6 +17,7 @@ parallelism, and a pool of kernel threads per task would oversubscribe the worke
 
 __all__ = ["check_input", "apply", "vjp"]
 
+import sys
 from operator import getitem
 
 import numpy as np
@@ -85,10 +86,42 @@ def _token(op):
     return tok
 
 
+def _client():
+    """The ``distributed`` client that is Dask's current scheduler, or None."""
+    if "distributed" not in sys.modules:
+        return None
+    from dask.base import get_scheduler
+    from distributed import Client
+
+    client = getattr(get_scheduler(), "__self__", None)
+    return client if isinstance(client, Client) and client.status == "running" else None
+
+
+def _shared(op, name, make):
+    """``make()`` as one graph key, made once per operator and reused by later graphs.
+
+    On a ``distributed`` client the value is scattered to the cluster once (and kept
+    there while the operator lives): later graphs refer to it by key instead of
+    serializing it again. Otherwise it is a literal of the graph, built once.
+    """
+    client = _client()
+    if client is None:
+        d = op._cache.get(name)
+        if d is None:
+            key = f"{name}-{_token(op)}"
+            d = op._cache[name] = Delayed(
+                key, HighLevelGraph.from_collections(key, {key: make()}, dependencies=()))
+        return d
+    futures = op._cache.setdefault(f"{name}-scattered", {})
+    fut = futures.get(client.id)
+    if fut is None or fut.status != "finished":
+        fut = futures[client.id] = client.scatter(make(), broadcast=True, hash=False)
+    return Delayed(fut.key, HighLevelGraph.from_collections(fut.key, {fut.key: fut}, ()))
+
+
 def _operator_key(op):
-    """The operator as one graph key shared by every task."""
-    key = f"kmatrix-operator-{_token(op)}"
-    return Delayed(key, HighLevelGraph.from_collections(key, {key: op}, dependencies=()))
+    """The operator as one graph key shared by every task (sent once per cluster)."""
+    return _shared(op, "kmatrix-operator", lambda: op)
 
 
 # ---------------------------------------------------------------- apply
@@ -140,26 +173,31 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
     gradient in this layout) the tasks compute the local vjp instead and the output is
     ``(dz, dtwiddle pieces)``.
     """
-    tw = op.twiddle
     z = _layout(z, high, split)
-    places, nblocks, mloc = fourstep.local_layout(factors, high, split, tw.shape[1])
+    places, nblocks, mloc = fourstep.local_layout(factors, high, split, op.twiddle.shape[1])
     token = tokenize(_token(op), high, tuple(map(tuple, places)), split.chunk)
     opname = f"kmatrix-local-{token}"
-    dsk = {}
-    for i in range(split.count(high)):
-        srcs = fourstep.local_sources(tw, places, high, split, i)
-        dsk[(opname, i)] = (_local_operator, places, nblocks, mloc, *srcs)
+    local = [(_local_operator, places, nblocks, mloc, srcs)
+             for srcs in _local_sources(op, token, places, high, split)]
     index = 1 if high else 0
+    if z.numblocks[2] == 1:
+        # one task per chunk: the chunk's operator is built inside the task that uses it
+        dsk = {}
+        opkey = local.__getitem__
+    else:
+        # several column blocks share each chunk's operator, built once
+        dsk = {(opname, i): task for i, task in enumerate(local)}
+        opkey = lambda i: (opname, i)  # noqa: E731
     if gradient is None:
         name = f"kmatrix-stage-{tokenize(token, z.name)}"
         for idx in np.ndindex(*z.numblocks):
-            dsk[(name,) + idx] = (_run_chunk, (opname, idx[index]), (z.name,) + idx)
+            dsk[(name,) + idx] = (_run_chunk, opkey(idx[index]), (z.name,) + idx)
         graph = HighLevelGraph.from_collections(name, dsk, dependencies=[z])
         return da.Array(graph, name, z.chunks, meta=np.empty((0, 0, 0), dtype)), z, places
     g = gradient.rechunk(z.chunks)
     name = f"kmatrix-stage-vjp-{tokenize(token, z.name, g.name)}"
     for idx in np.ndindex(*z.numblocks):
-        dsk[(name,) + idx] = (_vjp_chunk, places, (opname, idx[index]), (z.name,) + idx,
+        dsk[(name,) + idx] = (_vjp_chunk, places, opkey(idx[index]), (z.name,) + idx,
                               (g.name,) + idx)
     dz_name, dt_name = name + "-dz", name + "-dt"
     for idx in np.ndindex(*z.numblocks):
@@ -178,7 +216,23 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
     return (dz, pieces.sum(axis=1)), z, places
 
 
-def _local_operator(places, nblocks, mloc, *srcs):
+def _local_sources(op, token, places, high, split):
+    """Each chunk's share of the twiddle for one run: views of it, or on a
+    ``distributed`` client futures of copies scattered once per operator and cluster."""
+    srcs = [tuple(fourstep.local_sources(op.twiddle, places, high, split, i))
+            for i in range(split.count(high))]
+    client = _client()
+    if client is None:
+        return srcs
+    cache = op._cache.setdefault("kmatrix-local-scattered", {})
+    futs = cache.get((client.id, token))
+    if futs is None or any(f.status != "finished" for f in futs):
+        copies = [tuple(np.ascontiguousarray(a) for a in s) for s in srcs]
+        futs = cache[(client.id, token)] = client.scatter(copies, hash=False)
+    return futs
+
+
+def _local_operator(places, nblocks, mloc, srcs):
     return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, *srcs))
 
 

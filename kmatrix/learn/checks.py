@@ -85,9 +85,9 @@ def check_fit_options(
 
 
 def check_in_memory(*arrays: Any) -> None:
-    """``TypeError`` for a Dask array: fitting needs its data as NumPy arrays."""
+    """``TypeError`` for a Dask target: a target is fitted in memory."""
     if any(is_dask_array(a) for a in arrays):
         raise TypeError(
-            "fit needs its data in memory as NumPy arrays; got a Dask array (fit on a "
-            "computed sample of columns, e.g. X[:, :k].compute(), Y[:, :k].compute())"
+            "fit needs a target in memory; got a Dask array (pass Dask data as X and Y, "
+            "e.g. X=da.eye(n) and Y=target, to stream it)"
         )

@@ -16,6 +16,7 @@ from typing import Any, Callable
 import numpy.typing as npt
 from scipy.sparse.linalg import LinearOperator
 
+from .._checks import is_dask_array
 from .._operator import KMatrix
 from .checks import check_permutation_option, positive_int
 from .restarts import restarted
@@ -155,6 +156,16 @@ def fit(
     (True, True, dtype('float64'))
     """
     t_start = time.perf_counter()
+    # Dask data pairs: streamed mini-batch Adam, never holding the whole data set.
+    if is_dask_array(X) or is_dask_array(Y):
+        from .streaming import fit_streaming
+
+        return fit_streaming(
+            target, X=X, Y=Y, width=width, expansion=expansion, dtype=dtype, init=init,
+            method=method, max_iter=max_iter, tol=tol, rng=rng, callback=callback,
+            progress=progress, parametrization=parametrization, probes=probes, lr=lr,
+            batch_size=batch_size, relax=relax, permutation=permutation, restarts=restarts,
+        )
     check_permutation_option(permutation)
     opts = dict(
         width=width, expansion=expansion, dtype=dtype, init=init, method=method,
