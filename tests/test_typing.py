@@ -63,7 +63,7 @@ def _callables_of_class(cls, qualname):
                 yield where, attr.fget, True
             elif isinstance(attr, (staticmethod, classmethod)):
                 yield where, attr.__func__, isinstance(attr, classmethod)
-            elif inspect.isfunction(attr) and attr.__module__.startswith("kmatrix"):
+            elif inspect.isfunction(attr) and not attr.__code__.co_filename.startswith("<"):
                 # (methods that dataclasses generate carry no hints of their own)
                 yield where, attr, True
 
