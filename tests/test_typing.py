@@ -48,6 +48,12 @@ def missing_hints(func, skip_first=False):
     return missing
 
 
+def _generated(klass, name):
+    """Methods that :mod:`dataclasses` writes carry no hints of the project's."""
+    fields = getattr(klass, "__dataclass_params__", None)
+    return fields is not None and name in ("__init__", "__repr__", "__eq__")
+
+
 def _callables_of_class(cls, qualname):
     """Public methods, properties and operator dunders that kmatrix's classes define."""
     seen = set()
@@ -63,7 +69,7 @@ def _callables_of_class(cls, qualname):
                 yield where, attr.fget, True
             elif isinstance(attr, (staticmethod, classmethod)):
                 yield where, attr.__func__, isinstance(attr, classmethod)
-            elif inspect.isfunction(attr) and not attr.__code__.co_filename.startswith("<"):
+            elif inspect.isfunction(attr) and not _generated(klass, name):
                 # (methods that dataclasses generate carry no hints of their own)
                 yield where, attr, True
 
