@@ -8,6 +8,7 @@ __all__ = [
     "numeric",
     "target_data",
     "pair_data",
+    "fit_geometry",
     "determinant_sign",
     "orthogonal_scale",
 ]
@@ -24,7 +25,10 @@ from scipy.sparse import issparse
 from scipy.sparse.linalg import LinearOperator, aslinearoperator
 
 from .._operator import KMatrix
-from .._checks import value_dtype
+from .._checks import check_memory, twiddle_nbytes, value_dtype
+from .._layout import internal_size_for, log2_exact
+from .checks import pair_shapes
+from .parametrizations import make_parametrization
 
 # Targets with at most this many columns are compared on the identity (exactly);
 # wider ones on random Gaussian probe vectors.
@@ -119,19 +123,7 @@ def target_data(
 def pair_data(X: Any, Y: Any) -> tuple[npt.NDArray, npt.NDArray, np.dtype]:
     X = numeric(X, "X")
     Y = numeric(Y, "Y")
-    if X.ndim not in (1, 2) or Y.ndim != X.ndim:
-        raise ValueError(
-            f"X and Y must both be 1-D or both 2-D; got shapes {X.shape} and {Y.shape}"
-        )
-    if X.ndim == 1:
-        X, Y = X[:, None], Y[:, None]
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(
-            f"X (cols, k) and Y (rows, k) need the same number of columns k; "
-            f"got shapes {X.shape} and {Y.shape}"
-        )
-    if X.shape[0] < 1 or Y.shape[0] < 1 or X.shape[1] < 1:
-        raise ValueError(f"X and Y must be non-empty; got shapes {X.shape} and {Y.shape}")
+    X, Y = pair_shapes(X, Y)
     return X, Y, value_dtype(X.dtype, Y.dtype, name="X and Y")
 
 
@@ -178,3 +170,27 @@ def orthogonal_scale(X: npt.NDArray, Y: npt.NDArray) -> float | None:
     if np.linalg.norm(gy - gx) > GRAM_TOL * np.linalg.norm(gx):
         return None
     return float(np.sqrt(float(np.vdot(Y, Y).real) / float(np.vdot(X, X).real)))
+
+
+def fit_geometry(
+    rows: int, cols: int, width: int, expansion: float, parametrization: str,
+    compute: np.dtype, complex_out: bool, data_bytes: int,
+) -> tuple[int, int, int, Any]:
+    """``(nblocks, N, log2 N, parametrization)`` of a fit, after checking its memory.
+
+    The estimate counts the parameters, the gradient and L-BFGS's 2 * 20 correction
+    pairs (48 twiddles of the compute dtype) plus ``data_bytes`` of data held at once.
+    """
+    nblocks = 2 * width
+    big = internal_size_for(rows, cols, expansion)
+    check_memory(
+        48 * twiddle_nbytes(nblocks, big, compute) + data_bytes,
+        f"fitting a K-matrix of width {width} at internal size N = 2**{big.bit_length() - 1}",
+    )
+    m = log2_exact(big)
+    param = make_parametrization(parametrization, nblocks, m, complex_out)
+    if param.name == "permutation" and rows != cols:
+        raise ValueError(
+            f"parametrization='permutation' needs a square shape; got ({rows}, {cols})"
+        )
+    return nblocks, big, m, param

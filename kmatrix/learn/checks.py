@@ -4,6 +4,7 @@ their error messages (the data themselves are checked in :mod:`kmatrix.learn._pr
 from __future__ import annotations
 
 __all__ = [
+    "pair_shapes",
     "METHODS",
     "PERMUTATIONS",
     "positive_int",
@@ -91,3 +92,22 @@ def check_in_memory(*arrays: Any) -> None:
             "fit needs a target in memory; got a Dask array (pass Dask data as X and Y, "
             "e.g. X=da.eye(n) and Y=target, to stream it)"
         )
+
+
+def pair_shapes(X: Any, Y: Any) -> tuple[Any, Any]:
+    """``X`` and ``Y`` (NumPy or Dask) as ``(cols, k)`` and ``(rows, k)``: both 1-D or both
+    2-D, the same number of columns, none empty; ``ValueError`` otherwise."""
+    if X.ndim not in (1, 2) or Y.ndim != X.ndim:
+        raise ValueError(
+            f"X and Y must both be 1-D or both 2-D; got shapes {X.shape} and {Y.shape}"
+        )
+    if X.ndim == 1:
+        X, Y = X[:, None], Y[:, None]
+    if X.shape[1] != Y.shape[1]:
+        raise ValueError(
+            f"X (cols, k) and Y (rows, k) need the same number of columns k; "
+            f"got shapes {X.shape} and {Y.shape}"
+        )
+    if X.shape[0] < 1 or Y.shape[0] < 1 or X.shape[1] < 1:
+        raise ValueError(f"X and Y must be non-empty; got shapes {X.shape} and {Y.shape}")
+    return X, Y

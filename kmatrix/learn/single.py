@@ -11,11 +11,13 @@ from typing import Any, Callable
 import numpy as np
 import numpy.typing as npt
 
-from .._checks import check_dtype, check_memory, twiddle_nbytes
-from .._layout import internal_size_for, log2_exact
+from .._checks import check_dtype
+from .._layout import internal_size_for
 from .._operator import KMatrix
 from .._scaling import exponent, ldexp, spread_exponent
-from ._problem import Progress, determinant_sign, orthogonal_scale, pair_data, target_data
+from ._problem import (
+    Progress, determinant_sign, fit_geometry, orthogonal_scale, pair_data, target_data,
+)
 from .checks import check_data_source, check_fit_options, check_in_memory
 from .optimize import Objective
 from .parametrizations import make_parametrization
@@ -86,20 +88,12 @@ def fit_once(
     if not np.any(Yd):
         raise ValueError("the target data Y is zero: the relative error is undefined")
 
-    nblocks = 2 * width
+    # the data padded to N rows on both sides
     big = internal_size_for(rows, cols, expansion)
-    # Parameters, gradient and L-BFGS's 2 * 20 correction pairs, each of the size of a
-    # twiddle in the compute dtype; the data padded to N rows on both sides.
-    check_memory(
-        48 * twiddle_nbytes(nblocks, big, compute) + 4 * big * Xd.shape[1] * compute.itemsize,
-        f"fitting a K-matrix of width {width} at internal size N = 2**{big.bit_length() - 1}",
+    nblocks, big, m, param = fit_geometry(
+        rows, cols, width, expansion, parametrization, compute, out_dtype.kind == "c",
+        4 * big * Xd.shape[1] * compute.itemsize,
     )
-    m = log2_exact(big)
-    param = make_parametrization(parametrization, nblocks, m, out_dtype.kind == "c")
-    if param.name == "permutation" and rows != cols:
-        raise ValueError(
-            f"parametrization='permutation' needs a square shape; got ({rows}, {cols})"
-        )
     shape = (rows, cols)
     # Scale invariance: fit data brought to unit magnitude by powers of two (exact).
     # A free K-matrix absorbs any scale, so X and Y are normalized separately and the

@@ -19,21 +19,18 @@ import numpy as np
 from .._checks import (
     cast_finite,
     check_dtype,
-    check_memory,
     check_real,
     is_dask_array,
-    twiddle_nbytes,
     value_dtype,
 )
-from .._layout import internal_size_for, log2_exact
+from .._layout import internal_size_for
 from .._operator import KMatrix
 from .._scaling import ldexp, spread_exponent
 from ..backends.cpu.vjp import twiddle_vjp
-from ._problem import Progress
-from .checks import positive_float, positive_int
+from ._problem import Progress, fit_geometry
+from .checks import pair_shapes, positive_float, positive_int
 from .result import FitResult
 from .optimize import Objective
-from .parametrizations import make_parametrization
 
 # Adam's constants, as for in-memory data.
 B1, B2, EPS = 0.9, 0.999, 1e-8
@@ -149,19 +146,7 @@ def _dask_pair(X, Y):
             )
         arrays[name] = a
     X, Y = arrays["X"], arrays["Y"]
-    if X.ndim not in (1, 2) or Y.ndim != X.ndim:
-        raise ValueError(
-            f"X and Y must both be 1-D or both 2-D; got shapes {X.shape} and {Y.shape}"
-        )
-    if X.ndim == 1:
-        X, Y = X[:, None], Y[:, None]
-    if X.shape[1] != Y.shape[1]:
-        raise ValueError(
-            f"X (cols, k) and Y (rows, k) need the same number of columns k; "
-            f"got shapes {X.shape} and {Y.shape}"
-        )
-    if X.shape[0] < 1 or Y.shape[0] < 1 or X.shape[1] < 1:
-        raise ValueError(f"X and Y must be non-empty; got shapes {X.shape} and {Y.shape}")
+    X, Y = pair_shapes(X, Y)
     if X.chunks[1] != Y.chunks[1]:
         raise ValueError(
             "X and Y must have the same column chunks (each step reads matching chunks "
@@ -278,19 +263,13 @@ def fit_streaming(target=None, *, X, Y, width=1, expansion=1, dtype=None, init=N
     ex = int(np.frexp(ax)[1]) if ax > 0 else 0
     ey = int(np.frexp(ay)[1])
 
-    nblocks = 2 * width
+    # two chunks (the current and the prefetched one) padded to N rows on both sides
     big = internal_size_for(rows, cols, expansion)
     step_cols = batch_size or max(X.chunks[1])
-    check_memory(
-        48 * twiddle_nbytes(nblocks, big, compute) + 8 * big * step_cols * compute.itemsize,
-        f"fitting a K-matrix of width {width} at internal size N = 2**{big.bit_length() - 1}",
+    nblocks, big, m, param = fit_geometry(
+        rows, cols, width, expansion, parametrization, compute, out_dtype.kind == "c",
+        8 * big * step_cols * compute.itemsize,
     )
-    m = log2_exact(big)
-    param = make_parametrization(parametrization, nblocks, m, out_dtype.kind == "c")
-    if param.name == "permutation" and rows != cols:
-        raise ValueError(
-            f"parametrization='permutation' needs a square shape; got ({rows}, {cols})"
-        )
     # Data brought to unit magnitude by powers of two, as for in-memory data.
     shift = ey - ex if param.name == "free" else 0
     sx, sy = -(ey - shift), -ey
