@@ -3,7 +3,9 @@
 The kernels release the GIL, so Python threads give real parallelism. An apply runs on
 the calling thread and up to ``workers - 1`` pool threads (never more threads than usable
 cores). They share its work in units taken one at a time from shared counters
-(:mod:`kmatrix.kernels.sync`): the calling thread returns once every unit is done,
+(:mod:`kmatrix.kernels.sync`), each thread its own contiguous range first (its rows stay
+in its core's cache), then what the others left: the calling thread returns once every
+unit is done,
 whichever threads did them, so a pool thread that the operating system starts late (busy
 cores) costs nothing -- the others do its share -- and there is nothing to deadlock on
 when several applies queue on the pool at once.
@@ -18,7 +20,7 @@ with one busy process on two cores, two threads ran at best as fast as one (meas
 from __future__ import annotations
 
 __all__ = ["ENV", "usable_cores", "get_workers", "set_workers", "threads_for", "get_pool",
-           "share", "run_shared"]
+           "counters", "share", "run_shared"]
 
 import contextlib
 import importlib
@@ -27,6 +29,8 @@ import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from ._checks import check_workers
 
@@ -38,10 +42,9 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 # set_workers values, per thread (as scipy.fft's)
 _config = threading.local()
-# Runnable threads elsewhere are sampled at most this often (reading /proc/loadavg took
-# 10-70 us), and the smaller of the last two samples is used: a busy process shows in
-# both, a passing wake-up (or a pool thread of the previous apply still returning to
-# its queue) rarely does.
+# Runnable threads of other processes are sampled at most this often (reading /proc
+# took 10-70 us), and the smaller of the last two samples is used: a busy process shows
+# in both, a passing wake-up rarely does.
 _LOAD_TTL_S = 0.1
 _load = (float("-inf"), 0, 0)  # (time, busy threads in the last two samples)
 
@@ -159,19 +162,43 @@ def set_workers(workers: int | None) -> Iterator[None]:
         _config.workers = old
 
 
+def _running_threads():
+    """``(machine, ours)``: threads running or runnable on the machine, and in this process.
+
+    Our own (the calling thread, pool threads of the previous apply still returning to
+    their queue) are not a load to leave cores for: in a loop of applies, a pool thread
+    was still runnable at most samples. ``(1, 1)`` where unknown (not Linux).
+    """
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            machine = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, ValueError, IndexError):  # not Linux
+        return 1, 1
+    ours = 0
+    try:
+        with os.scandir("/proc/self/task") as tasks:
+            for task in tasks:
+                try:
+                    with open(f"/proc/self/task/{task.name}/stat", "rb") as f:
+                        stat = f.read()
+                except OSError:  # the thread has just ended
+                    continue
+                # the state follows the parenthesized name, which may hold spaces
+                ours += stat[stat.rindex(b")") + 2:stat.rindex(b")") + 3] == b"R"
+    except (OSError, ValueError):
+        ours = 1
+    return machine, max(1, ours)
+
+
 def _busy_elsewhere():
-    # threads running or runnable besides the calling one, machine-wide (0 if unknown)
+    # threads of other processes running or runnable, machine-wide (0 if unknown)
     global _load
     now = time.monotonic()
     t, last, prev = _load
     if now - t < _LOAD_TTL_S:
         return min(last, prev)
-    try:
-        with open("/proc/loadavg", "rb") as f:
-            running = int(f.read().split()[3].split(b"/")[0])
-    except (OSError, ValueError, IndexError):  # not Linux
-        running = 1
-    busy = max(0, running - 1)
+    machine, ours = _running_threads()
+    busy = max(0, machine - ours)
     _load = (now, busy, last)
     return min(busy, last)
 
@@ -209,25 +236,34 @@ def _sync():
     return importlib.import_module(".kernels.sync", __package__)
 
 
-def share(counter, slot, nunits, do):
+def counters(nstages, nparts):
+    """Zeroed int64 counters for ``nstages`` stages shared by ``nparts`` threads; stage
+    ``i`` starts at entry ``i * stride`` with ``stride`` the second value returned."""
+    stride = _sync().stage_counters(nparts)
+    return np.zeros(nstages * stride, np.int64), stride
+
+
+def share(counter, base, nunits, do, part, nparts):
     """Do ``do(u)`` for the units ``u`` of one stage with the other threads of a job.
 
-    Units are taken one at a time from ``counter[slot]`` and finished ones are counted
-    in ``counter[slot + 1]`` (``counter``: int64, zero at the start). Returns once all
+    ``part`` is this thread's number among the ``nparts`` sharing the stage, whose
+    counters start at ``counter[base]`` (:func:`counters`): this thread does the units
+    of its own contiguous range first, then helps with the others'. Returns once all
     ``nunits`` are done, by whichever threads.
     """
     sync = _sync()
     while True:
-        u = sync.take_unit(counter, slot)
+        u = sync.take_unit(counter, base, part, nparts, nunits)
         if u >= nunits:
             break
         do(u)
-        sync.finish_unit(counter, slot + 1)
-    sync.wait_units(counter, slot + 1, nunits)
+        sync.finish_unit(counter, base, nparts)
+    sync.wait_units(counter, base, nparts, nunits)
 
 
 def run_shared(job, nparts, counters):
-    """Run ``job()`` on the calling thread and on ``nparts - 1`` pool threads.
+    """Run ``job(part)`` on the calling thread (``part = 0``) and on ``nparts - 1`` pool
+    threads (``part = 1 .. nparts - 1``).
 
     ``job`` must do all its work in units shared through the int64 arrays ``counters``
     (:func:`share`, the kernels' ``sync``), so that the calling thread's call returns
@@ -238,9 +274,9 @@ def run_shared(job, nparts, counters):
     """
     errors = []
 
-    def part():
+    def part(p):
         try:
-            job()
+            job(p)
         except BaseException as exc:  # noqa: BLE001 - re-raised by the calling thread
             errors.append(exc)  # before the release, so the caller sees it once released
             release = _sync().release_all
@@ -248,8 +284,8 @@ def run_shared(job, nparts, counters):
                 release(c)
 
     pool = get_pool()
-    futures = [pool.submit(part) for _ in range(nparts - 1)]
-    part()
+    futures = [pool.submit(part, p) for p in range(1, nparts)]
+    part(0)
     for f in futures:
         f.cancel()
     if errors:

@@ -167,7 +167,7 @@ def test_row_parallel_path_taken_and_exact(make, parts):
 def test_failed_part_releases_the_others_and_is_raised():
     import kmatrix._threads as thr
 
-    counter = np.zeros(2, np.int64)
+    counter = thr.counters(1, 2)[0]
     started = threading.Event()
 
     def do(u):
@@ -179,8 +179,8 @@ def test_failed_part_releases_the_others_and_is_raised():
     main = threading.current_thread()
     with threads(2):
         with pytest.raises(ValueError, match="unit failed"):
-            thr.run_shared(lambda: thr.share(counter, 0, 1000, do), 2, [counter])
-        assert counter[1] >= thr._sync().RELEASE  # every wait was ended
+            thr.run_shared(lambda part: thr.share(counter, 0, 1000, do, part, 2), 2, [counter])
+        assert counter[2] >= thr._sync().RELEASE  # every wait was ended
         K = km.random(256, rng=0, init="randn")
         X = rand(np.random.default_rng(0), (256, 32), K.dtype)
         after = kernel_apply(K, X)  # the pool still works
@@ -223,13 +223,14 @@ def test_kernel_waits_end_on_release():
     steps, phases = plan.segments[0]
     x = np.random.default_rng(0).standard_normal((256, 8))
     before = x.copy()
-    # as left by a failed partner thread: every counter released
-    sync = np.full(2 * len(phases), RELEASE, dtype=np.int64)
+    # as left by a failed partner thread: every counter released (2 threads: 3 per phase)
+    sync = np.full(3 * len(phases), RELEASE, dtype=np.int64)
     # without the release this call would do every unit; it does none and returns
     cpu.apply_real(K._packed(np.dtype(np.float64)), steps, phases, plan.chunk, 1, x, 0, 8, 8,
-                   sync)
+                   sync, 0, 2)
     np.testing.assert_array_equal(x, before)
-    assert (sync[0::2] == RELEASE + 1).all() and (sync[1::2] == RELEASE).all()
+    taken = sync.reshape(-1, 3)[:, :2]  # each range tried once, nothing finished
+    assert (taken == RELEASE + 1).all() and (sync[2::3] == RELEASE).all()
 
 
 def test_phases_split_at_chunk_rows(monkeypatch):
@@ -303,3 +304,19 @@ def test_vector_path_takes_any_input_layout_and_dtype(dtype, xdtype, seed):
     assert got.dtype == np.result_type(K.dtype, x.dtype)
     ref = K.toarray().astype(np.complex128) @ x.astype(np.complex128)
     np.testing.assert_allclose(got, ref, atol=tol(K, np.abs(x).max() * K.internal_size), rtol=0)
+
+
+def test_threads_take_their_own_range_first():
+    # thread p of n takes units p*N/n .. (p+1)*N/n - 1 in order, then the others' leftovers
+    import kmatrix._threads as thr
+
+    sync = thr._sync()
+    counter, stride = thr.counters(1, 3)
+    assert stride == 4
+    got = [sync.take_unit(counter, 0, 1, 3, 9) for _ in range(3)]
+    assert got == [3, 4, 5]
+    assert sync.take_unit(counter, 0, 0, 3, 9) == 0  # its own first: untouched by thread 1
+    # thread 1 helps: range 2, then range 0 (unit 0 is taken), then nothing
+    assert [sync.take_unit(counter, 0, 1, 3, 9) for _ in range(5)] == [6, 7, 8, 1, 2]
+    assert sync.take_unit(counter, 0, 1, 3, 9) == 9
+    assert sync.take_unit(counter, 0, 2, 3, 9) == 9

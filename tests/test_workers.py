@@ -170,28 +170,19 @@ def test_default_leaves_out_cores_busy_elsewhere(monkeypatch, no_env):
 
 
 def test_busy_count_needs_two_samples(monkeypatch):
-    samples = iter([b"0.1 0.1 0.1 4/100 1\n", b"0.1 0.1 0.1 4/100 1\n",
-                    b"0.1 0.1 0.1 1/100 1\n"])
-
-    class FakeFile:
-        def __init__(self, *args):
-            self.data = next(samples)
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *args):
-            return False
-
-        def read(self):
-            return self.data
-
-    monkeypatch.setattr(thr, "open", FakeFile, raising=False)
+    # (machine, ours): 3 busy threads elsewhere twice, then only our own
+    samples = iter([(4, 1), (5, 2), (3, 3)])
+    monkeypatch.setattr(thr, "_running_threads", lambda: next(samples))
     monkeypatch.setattr(thr, "_load", (float("-inf"), 0, 0))
     monkeypatch.setattr(thr, "_LOAD_TTL_S", 0.0)
     assert thr._busy_elsewhere() == 0  # one sample of 3 busy threads: not yet
     assert thr._busy_elsewhere() == 3  # two in a row
-    assert thr._busy_elsewhere() == 0  # gone
+    assert thr._busy_elsewhere() == 0  # gone: our own threads are not a load
+
+
+def test_running_threads_counts_this_process():
+    machine, ours = thr._running_threads()
+    assert machine >= ours >= 1  # at least the calling thread, and it is on the machine
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.complex128])

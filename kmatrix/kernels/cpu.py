@@ -16,7 +16,7 @@ blocking). Data is an ``(N, k)`` C-ordered array; within a chunk or slab the ker
 walks column tiles and the innermost loop runs over the batch, so it vectorizes.
 Complex data is planar (separate real and imaginary arrays). Kernels work in place,
 on the column range ``c0:c1``, and release the GIL; threads sharing an array take its
-chunks or slabs one at a time (:mod:`kmatrix.kernels.sync`).
+chunks or slabs one at a time, each its own share first (:mod:`kmatrix.kernels.sync`).
 """
 
 __all__ = [
@@ -219,18 +219,19 @@ def _unit_complex(pr, pi, steps, s0, s1, kind, chunk, slab, xr, xi, outer, c0, c
 
 
 @njit(**JIT_OPTIONS)
-def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, sync):
+def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, sync, part, nparts):
     """Apply a planned real product in place to columns ``c0:c1`` of ``x`` (N, k).
 
     ``pk``: packed 2x2 maps; ``steps`` (int64, (S, 4)): ``(a, b, offset, nfactors)``
     with strides ``a`` (first) and ``b`` (second, fused steps only); ``phases`` (int64,
     (P, 3)): ``(kind, first step, end step)`` with kind 0 = chunk, 1 = slab; ``chunk``
     is ``C`` and ``slab`` is ``L`` (see the module docstring); ``tb`` the column tile.
-    ``sync``: empty when one thread does the whole call; otherwise ``2 P`` int64
-    counters, zero at the start, shared by threads that make this call at once on one
-    array: they take the chunks (or slabs) of phase ``p`` one by one from ``sync[2p]``,
-    count the finished ones in ``sync[2p + 1]``, and wait for the whole phase before
-    the next (:mod:`kmatrix.kernels.sync`). Each returns once every phase is done.
+    ``sync``: empty when one thread does the whole call; otherwise ``P (nparts + 1)``
+    int64 counters, zero at the start, shared by the ``nparts`` threads that make this
+    call at once on one array, this one being number ``part``: phase ``p`` uses
+    ``sync[p (nparts + 1):]`` -- each thread takes its own share of the chunks (or
+    slabs), then what is left of the others', and waits for the whole phase before the
+    next (:mod:`kmatrix.kernels.sync`). Each returns once every phase is done.
     """
     n = x.shape[0]
     for ph in range(phases.shape[0]):
@@ -242,17 +243,19 @@ def apply_real(pk, steps, phases, chunk, slab, x, c0, c1, tb, sync):
             for outer in range(nouter):
                 _unit_real(pk, steps, s0, s1, kind, chunk, slab, x, outer, c0, c1, tb)
             continue
+        base = ph * (nparts + 1)
         while True:
-            outer = take(sync, 2 * ph)
+            outer = take(sync, base, part, nparts, nouter)
             if outer >= nouter:
                 break
             _unit_real(pk, steps, s0, s1, kind, chunk, slab, x, outer, c0, c1, tb)
-            finish(sync, 2 * ph + 1)
-        wait_done(sync, 2 * ph + 1, nouter)
+            finish(sync, base, nparts)
+        wait_done(sync, base, nparts, nouter)
 
 
 @njit(**JIT_OPTIONS)
-def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, sync):
+def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, sync, part,
+                  nparts):
     """Planar complex twin of :func:`apply_real` (maps ``pr + i pi``, data ``xr + i xi``)."""
     n = xr.shape[0]
     for ph in range(phases.shape[0]):
@@ -265,10 +268,11 @@ def apply_complex(pr, pi, steps, phases, chunk, slab, xr, xi, c0, c1, tb, sync):
                 _unit_complex(pr, pi, steps, s0, s1, kind, chunk, slab, xr, xi, outer, c0, c1,
                               tb)
             continue
+        base = ph * (nparts + 1)
         while True:
-            outer = take(sync, 2 * ph)
+            outer = take(sync, base, part, nparts, nouter)
             if outer >= nouter:
                 break
             _unit_complex(pr, pi, steps, s0, s1, kind, chunk, slab, xr, xi, outer, c0, c1, tb)
-            finish(sync, 2 * ph + 1)
-        wait_done(sync, 2 * ph + 1, nouter)
+            finish(sync, base, nparts)
+        wait_done(sync, base, nparts, nouter)

@@ -1,9 +1,14 @@
 """Work sharing between threads that apply one array together: shared counters, yielding waits.
 
 Threads sharing the rows of one array do a stage's work in *units* (a chunk or slab of a
-kernel phase, a block of rows of a copy): each takes the next unit from one counter and
-counts the units it finishes on a second, and a thread with nothing left to take waits
-until that count is complete before the next stage. A thread that the operating system
+kernel phase, a block of rows of a copy). Each thread owns a contiguous range of a
+stage's units and takes them first, so that from one apply to the next, and from one
+stage to the next, a thread finds its rows in its own core's cache (taking units in
+turn from one counter moved half the data between cores at every stage: two threads
+were slower than one); once its range is done it takes the units left in the others'.
+Finished units are counted on one more counter, and a thread with nothing left to take
+waits until that count is complete before the next stage. A stage of ``nparts`` threads
+uses ``nparts + 1`` counters. A thread that the operating system
 deschedules (cores shared with other processes) thus delays the others by at most the
 unit it holds, and one that has not started yet delays nobody: the others take its share.
 The earlier scheme, a fixed share per thread and a barrier after each phase, waited at
@@ -18,7 +23,7 @@ intrinsics, and the yield is a call to the C library, declared by name (cacheabl
 a ctypes function pointer).
 """
 
-__all__ = ["RELEASE", "take", "finish", "wait_done", "take_unit", "finish_unit", "wait_units",
+__all__ = ["RELEASE", "stage_counters", "take", "finish", "wait_done", "take_unit", "finish_unit", "wait_units",
            "release_all"]
 
 import sys
@@ -31,6 +36,11 @@ from numba.extending import intrinsic
 # Added to every counter to end every wait and leave no unit to take (a failing thread
 # does this, so that none waits for the unit it will never finish).
 RELEASE = 1 << 40
+
+
+def stage_counters(nparts):
+    """Counters (int64 entries) one stage shared by ``nparts`` threads uses."""
+    return nparts + 1
 # Atomic reads before a waiting thread starts yielding (about 1-5 us).
 SPIN = 1 << 10
 # The C library's "give the core to another runnable thread" (returns at once if none).
@@ -81,22 +91,36 @@ def _yield_core(typingctx):
 
 
 @njit(inline="always")
-def take(counter, i):
-    """Index of the next unit to do, from ``counter[i]`` (done when ``>=`` the unit count)."""
-    return _fetch_add(counter, i, 1)
+def take(counter, base, part, nparts, nunits):
+    """The next unit for thread ``part`` of ``nparts`` in the stage at ``counter[base:]``.
+
+    Units ``0..nunits-1`` are split in ``nparts`` contiguous ranges; ``counter[base + q]``
+    counts the units taken from range ``q``. The thread takes from its own range first,
+    then from the others' in turn. Returns ``nunits`` when nothing is left.
+    """
+    for j in range(nparts):
+        q = part + j
+        if q >= nparts:
+            q -= nparts
+        u = q * nunits // nparts + _fetch_add(counter, base + q, 1)
+        if u < (q + 1) * nunits // nparts:
+            return u
+    return nunits
 
 
 @njit(inline="always")
-def finish(counter, i):
-    """Count one finished unit in ``counter[i]`` (its writes are visible to the waiters)."""
-    _fetch_add(counter, i, 1)
+def finish(counter, base, nparts):
+    """Count one finished unit of the stage at ``counter[base:]`` (its writes are visible
+    to the waiters)."""
+    _fetch_add(counter, base + nparts, 1)
 
 
 @njit(inline="always")
-def wait_done(counter, i, target):
-    """Return once ``counter[i] >= target``: spin briefly, then yield the core at each check."""
+def wait_done(counter, base, nparts, nunits):
+    """Return once all ``nunits`` of the stage at ``counter[base:]`` are finished: spin
+    briefly, then yield the core at each check."""
     spins = 0
-    while _load(counter, i) < target:
+    while _load(counter, base + nparts) < nunits:
         if spins < SPIN:
             spins += 1
         else:
@@ -106,21 +130,21 @@ def wait_done(counter, i, target):
 # The same three operations for Python code (row copies between kernel calls).
 
 @njit(cache=True)
-def take_unit(counter, i):
+def take_unit(counter, base, part, nparts, nunits):
     """:func:`take`, callable from Python."""
-    return take(counter, i)
+    return take(counter, base, part, nparts, nunits)
 
 
 @njit(cache=True)
-def finish_unit(counter, i):
+def finish_unit(counter, base, nparts):
     """:func:`finish`, callable from Python."""
-    finish(counter, i)
+    finish(counter, base, nparts)
 
 
 @njit(cache=True, nogil=True)
-def wait_units(counter, i, target):
+def wait_units(counter, base, nparts, nunits):
     """:func:`wait_done`, callable from Python (releases the GIL while it waits)."""
-    wait_done(counter, i, target)
+    wait_done(counter, base, nparts, nunits)
 
 
 @njit(cache=True)

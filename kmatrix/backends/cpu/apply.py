@@ -26,7 +26,7 @@ import threading
 
 import numpy as np
 
-from ..._threads import run_shared, share, threads_for
+from ..._threads import counters, run_shared, share, threads_for
 
 # Work arrays smaller than this run on the calling thread: waking a worker takes 65-100 us
 # here (measured, rows shared by two threads against one: 1024 x 64 float64 0.53x,
@@ -183,7 +183,7 @@ def _run_in_place(packed, plan, x, rows, dtype, c0, c1, out, paired=False):
     _fill(out[:, c0:c1], x[:, c0:c1], plan.gather_in, 0, plan.size)
     tile, slab = _tiling(plan, c1 - c0, out.itemsize)
     for steps, phases in plan.segments:
-        cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, _NO_SYNC)
+        cpu.apply_real(packed, steps, phases, plan.chunk, slab, out, c0, c1, tile, _NO_SYNC, 0, 1)
 
 
 def _run_block(packed, plan, x, rows, dtype, c0, c1, out, paired=False):
@@ -223,9 +223,9 @@ def _run_block(packed, plan, x, rows, dtype, c0, c1, out, paired=False):
         head = (steps, phases, plan.chunk, slab)
         if complex_:
             cpu.apply_complex(packed[0], packed[1], *head, work[0], work[1], 0, kb, tile,
-                              _NO_SYNC)
+                              _NO_SYNC, 0, 1)
         else:
-            cpu.apply_real(packed, *head, work[0], 0, kb, tile, _NO_SYNC)
+            cpu.apply_real(packed, *head, work[0], 0, kb, tile, _NO_SYNC, 0, 1)
     sel = slice(0, rows) if plan.gather_out is None else plan.gather_out[:rows]
     if paired:
         k = x.shape[1]
@@ -288,12 +288,10 @@ def _run_rows(packed, plan, x, rows, dtype, nparts, paired=False):
              ] if plan.has_gathers else None
     tile, slab = _tiling(plan, k, real_dtype.itemsize * len(srcs))
     nblocks = min(n, _ROW_UNITS_PER_THREAD * nparts)
-    # one set of counters per stage: the fill, each segment (a kernel's: two per phase),
-    # the output copy
-    counters = [np.zeros(2, np.int64)] + [
-        np.zeros(2 * len(seg[1]) if isinstance(seg, tuple) else 2, np.int64)
-        for seg in plan.segments
-    ] + [np.zeros(2, np.int64)]
+    # one array of counters per stage: the fill, each segment (a kernel's: one stage per
+    # phase), the output copy
+    syncs = [counters(len(seg[1]) if isinstance(seg, tuple) else 1, nparts)[0]
+             for seg in [None, *plan.segments, None]]
 
     def rows_of(u):
         return u * n // nblocks, (u + 1) * n // nblocks
@@ -303,24 +301,24 @@ def _run_rows(packed, plan, x, rows, dtype, nparts, paired=False):
         for w, src in zip(work, srcs):
             _fill(w, src, plan.gather_in, r0, r1)
 
-    def job():
-        share(counters[0], 0, nblocks, fill)
+    def job(part):
+        share(syncs[0], 0, nblocks, fill, part, nparts)
         cur, other = work, spare
-        for seg, sync in zip(plan.segments, counters[1:]):
+        for seg, sync in zip(plan.segments, syncs[1:]):
             if not isinstance(seg, tuple):
                 def gather(u, cur=cur, other=other, seg=seg):
                     r0, r1 = rows_of(u)
                     for a, b in zip(cur, other):
                         np.take(a, seg[r0:r1], axis=0, out=b[r0:r1], mode="clip")
 
-                share(sync, 0, nblocks, gather)
+                share(sync, 0, nblocks, gather, part, nparts)
                 cur, other = other, cur
                 continue
             head = (seg[0], seg[1], plan.chunk, slab)
             if complex_:
-                cpu.apply_complex(*packed, *head, *cur, 0, k, tile, sync)
+                cpu.apply_complex(*packed, *head, *cur, 0, k, tile, sync, part, nparts)
             else:
-                cpu.apply_real(packed, *head, cur[0], 0, k, tile, sync)
+                cpu.apply_real(packed, *head, cur[0], 0, k, tile, sync, part, nparts)
         if in_place:
             return
 
@@ -330,9 +328,9 @@ def _run_rows(packed, plan, x, rows, dtype, nparts, paired=False):
             sel = slice(o0, o1) if plan.gather_out is None else plan.gather_out[o0:o1]
             _store(out[o0:o1], cur, sel, (0, k, k) if paired else None)
 
-        share(counters[-1], 0, nblocks, store)
+        share(syncs[-1], 0, nblocks, store, part, nparts)
 
-    run_shared(job, nparts, counters)
+    run_shared(job, nparts, syncs)
     return out[:rows]
 
 
@@ -380,11 +378,12 @@ def apply_twiddle(packed, plan, x, rows, dtype, dense=None, workers=None, paired
     out_dtype = np.finfo(dtype).dtype if paired else dtype
     out = np.empty((plan.size if in_place else rows, kx), dtype=out_dtype)
     run = _run_in_place if in_place else _run_block
-    counter = np.zeros(2, np.int64)
+    counter = counters(1, len(blocks))[0]
 
-    def job():
+    def job(part):
         share(counter, 0, len(blocks),
-              lambda u: run(packed, plan, x, rows, dtype, *blocks[u], out, paired))
+              lambda u: run(packed, plan, x, rows, dtype, *blocks[u], out, paired),
+              part, len(blocks))
 
     run_shared(job, len(blocks), [counter])
     return out[:rows]

@@ -8,7 +8,7 @@ __all__ = ["twiddle_vjp"]
 
 import numpy as np
 
-from ..._threads import run_shared, share, threads_for
+from ..._threads import counters, run_shared, share, threads_for
 
 # The tape of one column is 2w*m*N entries; tiles are sized so that a thread's tape
 # stays near this many entries (8 MiB in float64), with 1 <= tile <= _MAX_TILE.
@@ -78,12 +78,13 @@ def twiddle_vjp(twiddle, x, g, *, residual=False, scale=1.0, workers=None):
         # ranges one at a time, and they are summed in range order (the result does
         # not depend on which thread did which).
         results = [None] * len(bounds)
-        counter = np.zeros(2, np.int64)
+        counter = counters(1, len(bounds))[0]
 
         def do(u):
             results[u] = run(*bounds[u])
 
-        run_shared(lambda: share(counter, 0, len(bounds), do), len(bounds), [counter])
+        run_shared(lambda part: share(counter, 0, len(bounds), do, part, len(bounds)),
+                   len(bounds), [counter])
     dr, di, sq = results[0]
     for r in results[1:]:
         dr += r[0]
