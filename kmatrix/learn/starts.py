@@ -116,6 +116,8 @@ def orthogonal_start(
         )
         stages += f"; orthogonal stage: {msg}"
         tw = oparam.twiddle(theta)
+    elif compute.kind == "f":  # stopped in the unitary stage: real factors all the same
+        tw = realify(tw)
     theta = param.to_params(scaled(tw, c))
     if run.why is None:
         theta, msg = run(param, Objective(param, X, Y), theta)
