@@ -101,8 +101,9 @@ def fit(
         Seeds the init, the probes and Adam's mini-batches.
     callback : callable, optional
         ``callback(iteration, kmatrix, rel_error)`` after every iteration; returning
-        ``True`` stops the fit. During the complex stage of a relaxed fit it sees the
-        complex iterate.
+        ``True`` stops the fit. During the complex stage of a relaxed fit, the Fourier
+        start and the real-part model it sees the complex iterate ``K`` (for the
+        real-part model: without the permutation, its real part is fitted).
     progress : bool, default False
         Show a live line (tqdm bar if installed) on stderr.
     parametrization : {"free", "orthogonal", "permutation"}, default "free"
