@@ -11,15 +11,18 @@ Gaussian filter), legendre (Legendre polynomials at the Chebyshev nodes, rows
 normalized), gaussian (i.i.d. normal entries; the unstructured control), teacher
 (a width-1 ``km.random(n, rng=seed)``, one per seed).
 
-Modes: ``learn`` (``permutation="learn"``), ``plain`` (``permutation=None``: ``K``
-alone) and ``auto`` (``fit``'s default: the plain fit, then the learned permutation
-if the plain fit stops above the threshold).
+Modes: ``learn`` (``permutation="learn"``), ``plain`` (``permutation=None,
+model="plain"``: ``K`` alone) and ``auto`` (``fit``'s default: the plain fit, then,
+if it stops above the threshold, the Fourier start, the real-part model for real
+targets and the learned permutation). Each run records which attempt won.
 
 Usage (run in parts and merge the JSON files)::
 
     python benchmarks/learn_recovery.py --transforms dft,hadamard --sizes 8,16 --seeds 3
     python benchmarks/learn_recovery.py --sizes 8..1024 --seeds 10 --json out.json
     python benchmarks/learn_recovery.py --transforms teacher --sizes 32..256 --mode auto
+    python benchmarks/learn_recovery.py --transforms dft,dct2,dst2,hadamard,hartley,conv \
+        --sizes 64 --seeds 3 --mode auto --width 2
 """
 
 import os
@@ -86,12 +89,15 @@ def parse_sizes(text):
 def run_one(T, seed, mode, width):
     kw = dict(rng=seed, tol=SUCCESS, width=width)
     kw["permutation"] = {"learn": "learn", "plain": None, "auto": "auto"}[mode]
+    if mode == "plain":
+        kw["model"] = "plain"
     t0 = time.perf_counter()
     res = km.fit(T, **kw)
     seconds = time.perf_counter() - t0
     rel = float(np.linalg.norm(res.kmatrix.toarray() - T) / np.linalg.norm(T))
     return {"seed": seed, "rel_error": rel, "success": rel <= SUCCESS, "seconds": seconds,
-            "dtype": str(res.kmatrix.dtype)}
+            "dtype": str(res.kmatrix.dtype), "model": res.model,
+            "attempt": res.message.split(":")[0]}
 
 
 def main(argv=None):

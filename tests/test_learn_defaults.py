@@ -140,18 +140,21 @@ def test_callback_sees_the_scaled_operator_in_the_orthogonal_start():
 
 
 def test_permutation_auto_falls_back_to_a_learned_permutation():
-    # Too few iterations for the plain fit of a non-orthogonal target: the learned
-    # permutation is tried too, and the better result is returned.
+    # Too few iterations for the plain fit of a non-orthogonal target: the further
+    # attempts (Fourier start, real part, learned permutation) are tried too, and the
+    # best result is returned.
     T = km.random(8, init="randn", rng=0).toarray()
     res = km.fit(T, rng=0, max_iter=5, restarts=2)
-    assert res.message.startswith(("plain fit: ", "learned permutation: "))
-    plain = km.fit(T, rng=0, max_iter=5, restarts=2, permutation=None)
+    assert res.message.startswith(
+        ("plain fit: ", "learned permutation: ", "Fourier start: ", "real part")
+    )
+    plain = km.fit(T, rng=0, max_iter=5, restarts=2, permutation=None, model="plain")
     assert res.rel_error <= plain.rel_error
-    # No fallback for a converged fit, for data pairs, or with permutation=None.
+    # No fallback for a converged fit, or for data pairs with model="plain".
     res = km.fit(scipy.linalg.hadamard(8), rng=0)
     assert res.converged and res.permutation is None and res.message.startswith("unitary")
     X = np.eye(8)
-    res = km.fit(X=X, Y=T, rng=0, max_iter=5)
+    res = km.fit(X=X, Y=T, rng=0, max_iter=5, model="plain")
     assert res.permutation is None and not res.message.startswith("plain fit")
     with pytest.raises(ValueError, match="permutation must be"):
         km.fit(T, permutation="always")

@@ -92,7 +92,7 @@ def test_fit_learns_the_dft_permutation_n16():
 
 def test_restarts_keep_every_history_and_return_the_best():
     teacher = km.random(8, init="ortho", rng=1).toarray()
-    res = km.fit(teacher, restarts=3, rng=0, max_iter=5, tol=0.0)
+    res = km.fit(teacher, restarts=3, rng=0, max_iter=5, tol=0.0, model="plain")
     assert len(res.restarts) == 3
     assert res.rel_error == min(r.rel_error for r in res.restarts)
     assert all(len(r.history) >= 2 for r in res.restarts)

@@ -10,6 +10,8 @@ __all__ = [
     "positive_int",
     "positive_float",
     "check_permutation_option",
+    "MODELS",
+    "check_model_option",
     "check_data_source",
     "check_fit_options",
     "check_in_memory",
@@ -21,6 +23,7 @@ from .._checks import check_real, check_size, is_dask_array
 
 METHODS = ("lbfgs", "adam")
 PERMUTATIONS = ("auto", "learn", None)
+MODELS = ("auto", "plain", "real part")
 
 
 def positive_int(v: Any, name: str, minimum: int = 1) -> int:
@@ -37,6 +40,12 @@ def check_permutation_option(permutation: Any) -> None:
     """``permutation`` is one of ``"auto"``, ``"learn"``, None."""
     if permutation is not None and permutation not in ("auto", "learn"):
         raise ValueError(f"permutation must be 'auto', 'learn' or None; got {permutation!r}")
+
+
+def check_model_option(model: Any) -> None:
+    """``model`` is one of :data:`MODELS`."""
+    if not isinstance(model, str) or model not in MODELS:
+        raise ValueError(f"model must be one of {MODELS}; got {model!r}")
 
 
 def check_data_source(target: Any, X: Any, Y: Any) -> None:

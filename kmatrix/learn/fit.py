@@ -1,7 +1,8 @@
 """Fit a K-matrix to a target operator or to data pairs by gradient descent.
 
-:func:`fit` only dispatches: ``permutation="auto"`` (a plain fit, then a learned
-permutation if it stalls), restarts and learned permutations
+:func:`fit` only dispatches: ``model="auto"`` and ``permutation="auto"`` (a plain
+fit, then further attempts if it stalls: :mod:`kmatrix.learn.fallbacks`), the
+real-part model (:mod:`kmatrix.learn.realpart`), restarts and learned permutations
 (:mod:`kmatrix.learn.restarts`), or one fit (:mod:`kmatrix.learn.single`).
 """
 
@@ -17,8 +18,10 @@ import numpy.typing as npt
 from scipy.sparse.linalg import LinearOperator
 
 from .._checks import is_dask_array
+from .._layout import internal_size_for
 from .._operator import KMatrix
-from .checks import check_permutation_option, positive_int
+from .checks import check_model_option, check_permutation_option, positive_int
+from .fallbacks import LEARN_MAX_SIZE, fourier_attempt, real_part_attempt
 from .restarts import restarted
 from .result import FitResult
 from .single import fit_once
@@ -51,6 +54,7 @@ def fit(
     relax: str | bool = "auto",
     permutation: str | None = "auto",
     restarts: int | None = None,
+    model: str = "auto",
 ) -> FitResult:
     r"""Fit a K-matrix in ``(BB*)^width_expansion`` to a target or to data pairs.
 
@@ -97,8 +101,9 @@ def fit(
         Seeds the init, the probes and Adam's mini-batches.
     callback : callable, optional
         ``callback(iteration, kmatrix, rel_error)`` after every iteration; returning
-        ``True`` stops the fit. During the complex stage of a relaxed fit it sees the
-        complex iterate.
+        ``True`` stops the fit. During the complex stage of a relaxed fit, the Fourier
+        start and the real-part model it sees the complex iterate ``K`` (for the
+        real-part model: without the permutation, its real part is fitted).
     progress : bool, default False
         Show a live line (tqdm bar if installed) on stderr.
     parametrization : {"free", "orthogonal", "permutation"}, default "free"
@@ -121,14 +126,30 @@ def fit(
         ``"learn"``: fit ``K @ P`` with ``P`` a learned permutation of the input
         coordinates (:mod:`kmatrix.learn.structure`; ``cols`` a power of two), with
         ``restarts`` (default 8). ``"auto"``: the plain fit first; if it stops above
-        ``max(tol, 1e-3)`` and the target is a square power-of-two matrix or operator fitted with
-        ``parametrization="free"``, also the learned permutation, and the better of the
-        two is returned. The second attempt costs seconds to a minute at sizes up to 64
-        (more for larger sizes); ``None`` never learns a permutation.
+        ``max(tol, 1e-3)`` and the target is a square power-of-two matrix or operator
+        of size at most 128 fitted with ``parametrization="free"``, also the learned
+        permutation (after the attempts of ``model="auto"``), and the best is
+        returned. This attempt costs seconds to a minute at sizes up to 64; ``None``
+        never learns a permutation.
     restarts : int, optional
         Independent fits from seeds drawn from ``rng``, on threads; the best is
         returned, all are kept in ``FitResult.restarts``. Default 1 (8 with a learned
         permutation).
+    model : {"auto", "plain", "real part"}, default "auto"
+        What is fitted. ``"plain"``: ``K`` itself (with the ``permutation`` option).
+        ``"real part"`` (real square power-of-two data): ``Re(K P)`` for a complex
+        ``K`` of width 1 and ``P`` from the first level of the recursive permutation
+        family, the real transforms' form (DCT, DST, Hartley: a scaled DFT, real part
+        taken); the result is the real K-matrix ``(K + conj K) / 2 @ P`` (width 2,
+        expansion 2), see :mod:`kmatrix.learn.realpart`. ``"auto"``: the plain fit;
+        if it stops above ``max(tol, 1e-3)`` on a square power-of-two problem with
+        ``parametrization="free"`` and ``method="lbfgs"``, also a fit from the
+        *Fourier start* (the identity as ``F^-1 F``: it finds circulants, i.e. circular
+        convolutions, in a few iterations, and is abandoned after 30 iterations
+        otherwise), then for real data the real-part model (at most 10 attempts of at
+        most ``8 * 60 + 400 + max_iter`` iterations each; seconds at size 64, a minute
+        at size 256), then the learned permutation of ``permutation="auto"``; the
+        best result is returned, ``FitResult.model`` says which.
 
     Returns
     -------
@@ -156,8 +177,11 @@ def fit(
     (True, True, dtype('float64'))
     """
     t_start = time.perf_counter()
+    check_model_option(model)
     # Dask data pairs: streamed mini-batch Adam, never holding the whole data set.
     if is_dask_array(X) or is_dask_array(Y):
+        if model == "real part":
+            raise ValueError("model='real part' needs data in memory; got Dask arrays")
         from .streaming import fit_streaming
 
         return fit_streaming(
@@ -173,8 +197,10 @@ def fit(
         parametrization=parametrization, probes=probes, lr=lr, batch_size=batch_size,
         relax=relax,
     )
-    if permutation == "auto":
-        return _auto(target, X, Y, rng, restarts, t_start, opts)
+    if model == "real part":
+        return _real_part(target, X, Y, rng, t_start, opts)
+    if permutation == "auto" or (model == "auto" and permutation is None):
+        return _auto(target, X, Y, rng, restarts, t_start, opts, permutation, model)
     learn = permutation == "learn"
     restarts = (8 if learn else 1) if restarts is None else positive_int(restarts, "restarts")
     if init is None or (isinstance(init, str) and init == "auto"):
@@ -184,28 +210,63 @@ def fit(
     return fit_once(target, X, Y, rng=rng, t_start=t_start, **opts)
 
 
-def _auto(target, X, Y, rng, restarts, t_start, opts):
-    """``permutation="auto"``: the plain fit, then the learned permutation if the plain
-    fit stopped above ``max(tol, LEARN_ABOVE)`` on a square power-of-two target."""
-    res = fit(target, X=X, Y=Y, rng=rng, permutation=None, restarts=restarts, **opts)
-    rows, cols = res.kmatrix.shape
+def _square_pow2(target, X, Y, opts):
+    """``n`` when the problem is ``n x n`` with ``n`` a power of two (no padding), else 0."""
+    if target is not None:
+        rows, cols = target.shape
+    else:
+        rows, cols = len(Y), len(X)
+    if rows != cols or cols & (cols - 1) or cols < 2:
+        return 0
+    return cols if internal_size_for(rows, cols, opts["expansion"]) == cols else 0
+
+
+def _real_part(target, X, Y, rng, t_start, opts):
+    """``model="real part"``: the real-part model alone."""
+    if opts["parametrization"] != "free" or not _square_pow2(target, X, Y, opts):
+        raise ValueError(
+            "model='real part' needs parametrization='free' and a square power-of-two "
+            "problem (rows == cols == 2**k, expansion 1)"
+        )
+    res = real_part_attempt(target, X, Y, rng, opts)
+    if res is None:
+        raise ValueError("model='real part' needs real data (a real target or real X and Y)")
+    return replace(res, seconds=time.perf_counter() - t_start)
+
+
+def _auto(target, X, Y, rng, restarts, t_start, opts, permutation, model):
+    """The plain fit, then (if it stopped above ``max(tol, LEARN_ABOVE)`` on a square
+    power-of-two problem) the attempts of ``model="auto"`` and ``permutation="auto"``;
+    the best result is returned."""
+    res = fit(target, X=X, Y=Y, rng=rng, permutation=None, restarts=restarts, model="plain",
+              **opts)
+    n = _square_pow2(target, X, Y, opts)
     if (
         res.rel_error <= max(opts["tol"], LEARN_ABOVE)
-        or target is None
+        or not n
         or opts["max_iter"] == 0
         or opts["parametrization"] != "free"
-        or rows != cols
-        or cols & (cols - 1)
         or "stopped by callback" in res.message
         # The same optimizer settings would diverge again.
         or "diverged" in res.message
     ):
         return res
-    # The plain fit did not reach tol: learn the input permutation too.
-    alt = fit(target, rng=rng, permutation="learn", restarts=restarts, **opts)
-    best = alt if alt.rel_error < res.rel_error else res
-    return replace(
-        best,
-        message=("plain fit: " if best is res else "learned permutation: ") + best.message,
-        seconds=time.perf_counter() - t_start,
-    )
+    tries = [("plain fit: ", res)]
+
+    def done():
+        return tries[-1][1].rel_error <= opts["tol"] or "stopped by callback" in tries[-1][1].message
+
+    if model == "auto" and opts["method"] == "lbfgs":
+        tries.append(("", fourier_attempt(target, X, Y, rng, opts)))
+        if not done():
+            alt = real_part_attempt(target, X, Y, rng, opts)
+            if alt is not None:
+                tries.append(("", alt))
+    if permutation == "auto" and target is not None and n <= LEARN_MAX_SIZE and not done():
+        # The plain fit did not reach tol: learn the input permutation too.
+        tries.append(("learned permutation: ",
+                      fit(target, rng=rng, permutation="learn", restarts=restarts, **opts)))
+    if len(tries) == 1:
+        return res
+    prefix, best = min(tries, key=lambda t: t[1].rel_error)
+    return replace(best, message=prefix + best.message, seconds=time.perf_counter() - t_start)

@@ -125,7 +125,8 @@ def fit_with_learned_permutation(
     inner.setdefault("init", "ortho")
     if inner.get("dtype") is None:  # the target's dtype, not that of the permuted copy
         inner["dtype"] = data_dtype
-    res = fit(X=np.asarray(Xd)[p], Y=Yd, rng=rng, restarts=1, **inner)
+    res = fit(X=np.asarray(Xd)[p], Y=Yd, rng=rng, restarts=1, permutation=None, model="plain",
+              **inner)
     P = permutation(p, dtype=res.kmatrix.dtype)
     K = res.kmatrix @ P
     return replace(
@@ -171,7 +172,8 @@ def restarted(
         inner["callback"] = lambda it, K, rel: bool(
             (user is not None and user(it, K, rel)) or stop.is_set()
         )
-        return fit(target, X=X, Y=Y, rng=seed, restarts=1, permutation=None, **inner)
+        return fit(target, X=X, Y=Y, rng=seed, restarts=1, permutation=None, model="plain",
+                   **inner)
 
     best, results = run_restarts(fit_one, restarts, rng, tol)
     return replace(best, restarts=results, seconds=time.perf_counter() - t_start)

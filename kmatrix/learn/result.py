@@ -45,6 +45,12 @@ class FitResult:
     permutation : ndarray of int or None
         With ``permutation="learn"``: the learned index array ``p``; ``kmatrix`` is
         ``K @ km.permutation(p)``.
+    model : str
+        What was fitted: ``"plain"`` (``K``, or ``K @ P`` with a learned permutation)
+        or ``"real part"`` (``Re(K) @ P``: the real part of a complex ``K`` of width 1
+        and a permutation ``p`` of the first level of the recursive family; the
+        result is ``(K + conj K) / 2 @ km.permutation(p)``, width 2 and expansion 2,
+        see :mod:`kmatrix.learn.realpart`).
     restarts : list of FitResult
         With ``restarts > 1``: every restart's result (histories included), in seed
         order; the returned fields are those of the best one.
@@ -68,3 +74,4 @@ class FitResult:
     seconds: float = 0.0
     permutation: npt.NDArray[np.intp] | None = field(default=None, repr=False)
     restarts: list[FitResult] = field(default_factory=list, repr=False)
+    model: str = "plain"

@@ -1,0 +1,125 @@
+"""The real-part model and the further attempts of fit's default (model="auto")."""
+
+import numpy as np
+import pytest
+import scipy.fft
+import scipy.linalg
+
+import kmatrix as km
+from kmatrix.learn.parametrizations import make_parametrization
+from kmatrix.learn.realpart import (
+    RealPartObjective, first_level_permutations, real_kmatrix,
+)
+
+
+@pytest.mark.parametrize("name", ["free", "orthogonal"])
+def test_real_part_gradient_matches_finite_differences(name):
+    rng = np.random.default_rng(0)
+    p = make_parametrization(name, 2, 3, True)
+    X = rng.standard_normal((8, 5))
+    Y = rng.standard_normal((8, 5))
+    obj = RealPartObjective(p, X, Y)
+    theta = p.initial("randn" if name == "free" else "ortho", rng)
+    _, g = obj(theta)
+    h = 1e-6
+    for k in rng.choice(theta.size, 12, replace=False):
+        e = np.zeros_like(theta)
+        e[k] = h
+        fd = (obj(theta + e)[0] - obj(theta - e)[0]) / (2 * h)
+        assert np.isclose(fd, g[k], rtol=1e-5, atol=1e-9)
+
+
+def test_real_part_loss_is_the_real_residual():
+    rng = np.random.default_rng(1)
+    K = km.random(8, dtype=np.complex128, rng=2)
+    p = make_parametrization("free", 2, 3, True)
+    X = rng.standard_normal((8, 3))
+    Y = rng.standard_normal((8, 3))
+    loss, _ = RealPartObjective(p, X, Y)(p.to_params(K.twiddle))
+    R = (K.toarray() @ X).real - Y
+    assert np.isclose(loss, 0.5 * np.sum(R**2) / np.sum(Y**2))
+
+
+def test_real_kmatrix_is_the_real_part():
+    K = km.random(16, dtype=np.complex128, rng=3)
+    R = real_kmatrix(K.twiddle, K.shape)
+    assert R.dtype == np.float64 and R.real_matrix
+    np.testing.assert_allclose(R.toarray(), K.toarray().real, atol=1e-12)
+    x = np.random.default_rng(0).standard_normal((16, 3))
+    assert (R @ x).dtype == np.float64
+
+
+def test_first_level_permutations_are_eight_distinct_permutations():
+    ps = first_level_permutations(16)
+    assert len(ps) == 8 and len({tuple(p) for p in ps}) == 8
+    for p in ps:
+        assert sorted(p) == list(range(16))
+    np.testing.assert_array_equal(ps[0], np.arange(16))
+    # Makhoul's order for the DCT-II: evens, then the odds reversed.
+    makhoul = np.concatenate([np.arange(0, 16, 2), np.arange(15, 0, -2)])
+    assert any(np.array_equal(p, makhoul) for p in ps)
+
+
+def _check_exact(res, T):
+    K = res.kmatrix
+    assert K.dtype == np.float64
+    dense = K.toarray()
+    assert dense.dtype == np.float64
+    assert np.linalg.norm(dense - T) <= 1e-6 * np.linalg.norm(T) * 1.01
+    # the returned error is the honest one
+    assert np.isclose(res.rel_error, np.linalg.norm(dense - T) / np.linalg.norm(T), rtol=1e-3)
+
+
+@pytest.mark.parametrize("name, n", [("dct2", 16), ("dst2", 16), ("hartley", 16), ("dct2", 32)])
+def test_real_part_model_recovers_real_transforms(name, n):
+    eye = np.eye(n)
+    if name == "dct2":
+        T = scipy.fft.dct(eye, type=2, norm="ortho", axis=0)
+    elif name == "dst2":
+        T = scipy.fft.dst(eye, type=2, norm="ortho", axis=0)
+    else:
+        F = np.fft.fft(eye, norm="ortho", axis=0)
+        T = F.real - F.imag
+    res = km.fit(T, model="real part", rng=0, tol=1e-9)
+    assert res.converged and res.model == "real part"
+    assert sorted(res.permutation) == list(range(n))
+    _check_exact(res, T)
+    assert np.linalg.norm(res.kmatrix.toarray() - T) <= 1e-8 * np.linalg.norm(T)
+
+
+def test_default_fit_finds_the_dst_through_the_real_part():
+    T = scipy.fft.dst(np.eye(32), type=2, norm="ortho", axis=0)
+    res = km.fit(T, width=2, rng=0)
+    assert res.converged and res.model == "real part" and res.message.startswith("real part")
+    _check_exact(res, T)
+    # model="plain" turns the further attempts off
+    res = km.fit(T, width=2, rng=0, model="plain", permutation=None, max_iter=50)
+    assert res.model == "plain" and not res.converged
+
+
+@pytest.mark.parametrize("n", [16, 32])
+def test_default_fit_finds_circular_convolution(n):
+    h = np.random.default_rng(4).standard_normal(n)
+    T = km.convolution(h, n, mode="circular").toarray()
+    res = km.fit(T, width=2, rng=0)
+    assert res.converged and res.message.startswith("Fourier start")
+    assert res.kmatrix.dtype == np.float64 and res.kmatrix.width == 1
+    np.testing.assert_allclose(res.kmatrix.toarray(), T, atol=1e-5)
+
+
+def test_real_part_keeps_float32_and_the_scale():
+    T = 1e5 * scipy.fft.dct(np.eye(16), type=2, norm="ortho", axis=0).astype(np.float32)
+    res = km.fit(T, model="real part", rng=0, tol=1e-5)
+    assert res.kmatrix.dtype == np.float32 and res.converged
+    np.testing.assert_allclose(res.kmatrix.toarray(), T, rtol=0, atol=1e-4 * 1e5)
+
+
+def test_model_bad_arguments():
+    with pytest.raises(ValueError, match="model must be one of"):
+        km.fit(np.eye(8), model="real")
+    with pytest.raises(ValueError, match="real data"):
+        km.fit(np.eye(8) * 1j, model="real part")
+    with pytest.raises(ValueError, match="square power-of-two"):
+        km.fit(np.eye(6), model="real part")
+    with pytest.raises(ValueError, match="square power-of-two"):
+        km.fit(np.eye(8), model="real part", parametrization="orthogonal")
