@@ -27,6 +27,7 @@ from dask.base import tokenize
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from .._generated import GeneratedKMatrix
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
 from . import fourstep
@@ -78,11 +79,18 @@ def _result_dtype(op, *dtypes):
     return dtype
 
 
+def _twiddle(op):
+    """The operator's twiddle: its array, or the formula a generated operator computes
+    it from (:mod:`kmatrix.backends.fourstep` reads either)."""
+    return op.formula if isinstance(op, GeneratedKMatrix) else op.twiddle
+
+
 def _token(op):
     """A content hash of the operator (computed once: its twiddle is read-only)."""
     tok = op._cache.get("dask-token")
     if tok is None:
-        tok = op._cache["dask-token"] = tokenize(op.twiddle, op.shape)
+        tw = _twiddle(op)
+        tok = op._cache["dask-token"] = tokenize(getattr(tw, "token", tw), op.shape)
     return tok
 
 
@@ -138,7 +146,7 @@ def apply(op, x):
     x2 = x[:, None] if vector else x
     split = fourstep.Split.for_chunks(op.internal_size, x.chunks[0])
     z = _pad(x2, op.internal_size, split)
-    for high, factors in fourstep.stages(op.twiddle, split.chunk):
+    for high, factors in fourstep.stages(_twiddle(op), split.chunk):
         z = _stage(op, z, high, factors, split, dtype)[0]
     y = _finish(z, op.shape[0], x2, split)
     return y[:, 0] if vector else y
@@ -174,11 +182,16 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
     ``(dz, dtwiddle pieces)``.
     """
     z = _layout(z, high, split)
-    places, nblocks, mloc = fourstep.local_layout(factors, high, split, op.twiddle.shape[1])
+    places, nblocks, mloc = fourstep.local_layout(factors, high, split, _twiddle(op).shape[1])
     token = tokenize(_token(op), high, tuple(map(tuple, places)), split.chunk)
     opname = f"kmatrix-local-{token}"
-    local = [(_local_operator, places, nblocks, mloc, srcs)
-             for srcs in _local_sources(op, token, places, high, split)]
+    if isinstance(op, GeneratedKMatrix):
+        # each task computes its chunk's twiddle from the formula: none travels
+        local = [(_generated_operator, op.formula, places, nblocks, mloc, high, split.n,
+                  split.chunk, i) for i in range(split.count(high))]
+    else:
+        local = [(_local_operator, places, nblocks, mloc, srcs)
+                 for srcs in _local_sources(op, token, places, high, split)]
     index = 1 if high else 0
     if z.numblocks[2] == 1:
         # one task per chunk: the chunk's operator is built inside the task that uses it
@@ -233,7 +246,13 @@ def _local_sources(op, token, places, high, split):
 
 
 def _local_operator(places, nblocks, mloc, srcs):
-    return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, *srcs))
+    return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, srcs[0].dtype, srcs))
+
+
+def _generated_operator(formula, places, nblocks, mloc, high, n, chunk, i):
+    split = fourstep.Split(n, chunk)
+    srcs = fourstep.local_sources(formula, places, high, split, i)
+    return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, formula.dtype, srcs))
 
 
 def _run_chunk(op, block):

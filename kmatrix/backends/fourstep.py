@@ -25,10 +25,11 @@ per BB*, plus one into and one out of the transposed layout); runs made only of
 identity factors are skipped together with the exchanges they would need.
 """
 
-__all__ = ["Split", "stages", "local_layout", "local_sources", "build_local"]
+__all__ = ["Split", "stages", "local_layout", "local_sources", "chunk_pairs", "build_local"]
 
 import numpy as np
 
+from .._closedform import TwiddleFormula
 from .._layout import identity_twiddle, log2_exact, stride
 
 
@@ -64,7 +65,10 @@ class Split:
         return self.chunk // self.span if high else self.parts
 
 
-def _is_identity(t):
+def _is_identity(twiddle, b, j):
+    if isinstance(twiddle, TwiddleFormula):
+        return twiddle.is_identity(b, j)
+    t = twiddle[b, j]
     return bool(np.all(t[..., 0, 0] == 1) and np.all(t[..., 1, 1] == 1)
                 and not np.any(t[..., 0, 1]) and not np.any(t[..., 1, 0]))
 
@@ -72,6 +76,7 @@ def _is_identity(t):
 def stages(twiddle, chunk, skip_identity=True):
     """Runs ``[(high, [(block, factor), ...]), ...]`` in application order.
 
+    ``twiddle`` is the twiddle array or a :class:`~kmatrix._closedform.TwiddleFormula`.
     ``high`` says whether the run's strides are ``>= chunk`` (run on the transposed
     layout). With ``skip_identity``, identity factors are left out and adjacent runs of
     one kind merge, so an idle run costs no exchange.
@@ -80,7 +85,7 @@ def stages(twiddle, chunk, skip_identity=True):
     out = []
     for b in range(nb):
         for j in range(m):
-            if skip_identity and _is_identity(twiddle[b, j]):
+            if skip_identity and _is_identity(twiddle, b, j):
                 continue
             high = stride(b, j, m) >= chunk
             if out and out[-1][0] == high:
@@ -114,7 +119,15 @@ def local_layout(factors, high, split, m):
 
 
 def local_sources(twiddle, places, high, split, i):
-    """The twiddle entries of chunk ``i`` for each factor of ``places`` (views)."""
+    """The twiddle entries of chunk ``i`` for each factor of ``places``.
+
+    The one place where the schedule reads twiddles: views of the array, or for a
+    :class:`~kmatrix._closedform.TwiddleFormula` the entries computed from it (a
+    generator, one factor at a time, so a task holds one factor's slice besides its
+    local operator).
+    """
+    if isinstance(twiddle, TwiddleFormula):
+        return (twiddle.factor(b, j, chunk_pairs(high, split, i)) for b, j, _, _ in places)
     srcs = []
     for b, j, _, _ in places:
         if high:
@@ -126,10 +139,19 @@ def local_sources(twiddle, places, high, split, i):
     return srcs
 
 
-def build_local(places, nblocks, mloc, *srcs):
+def chunk_pairs(high, split, i):
+    """The pair indices of the whole operator that chunk ``i`` of a run holds, in the
+    order of its local operator's pairs."""
+    if high:
+        hi = np.arange(split.parts // 2, dtype=np.int64)[:, None] * split.chunk
+        return (hi + np.arange(i * split.span, (i + 1) * split.span)).ravel()
+    half = split.chunk // 2
+    return np.arange(i * half, (i + 1) * half, dtype=np.int64)
+
+
+def build_local(places, nblocks, mloc, dtype, srcs):
     """The twiddle of one chunk's local operator: identity except at ``places``."""
-    tw = identity_twiddle(nblocks, mloc, srcs[0].dtype)
+    tw = identity_twiddle(nblocks, mloc, dtype)
     for (_, _, lb, lj), src in zip(places, srcs):
         tw[lb, lj] = src.reshape(-1, 2, 2)
     return tw
-
