@@ -32,8 +32,9 @@ class GeneratedKMatrix(Products, LinearOperator):
 
     ``K @ x``, ``matvec``, ``matmat``, ``rmatvec``, ``rmatmat``, ``dot`` follow
     :class:`~kmatrix.KMatrix`; ``K.H``, ``K.T``, ``K.conj()`` are generated operators
-    again; sums, products and scalar multiples are formed from the materialized
-    operator.
+    again; ``c * K`` and ``K @ K2`` (``K2`` a K-matrix, generated or not) are the
+    :class:`~kmatrix.KMatrix` of the materialized operators; other combinations are
+    SciPy's lazy operators.
 
     Attributes
     ----------
@@ -140,6 +141,8 @@ class GeneratedKMatrix(Products, LinearOperator):
         return self.materialize()._scaled(alpha)
 
     def _compose_with(self, other):
+        if isinstance(other, GeneratedKMatrix):
+            other = other.materialize()
         return self.materialize()._compose_with(other)
 
     def _pair(self):
