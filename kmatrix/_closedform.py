@@ -68,20 +68,24 @@ def fft_factor(m, sign, scale, block, factor, index):
     if 2 * s < m - 1:  # low position: controlled NOT from its partner (block 0), else idle
         if block == 0:
             swap = _bits(p, m - 1 - s).astype(bool)
-            t[~swap, 0, 0] = t[~swap, 1, 1] = 1
-            t[swap, 0, 1] = t[swap, 1, 0] = 1
+            t[:, 0, 0] = t[:, 1, 1] = ~swap
+            t[:, 0, 1] = t[:, 1, 0] = swap
         else:
             t[:, 0, 0] = t[:, 1, 1] = 1
         return t
     b = m - 1 - s
     if block == 0:  # Hadamard with DIF twiddle, then (high only) flip by bit b
         phi = scale * root(lo << b)
-        flip = _bits(p, b) if 2 * s > m - 1 else np.zeros_like(p)
-        rows = np.arange(i.size)
-        t[rows, flip, 0] = scale
-        t[rows, flip, 1] = scale
-        t[rows, 1 - flip, 0] = phi
-        t[rows, 1 - flip, 1] = -phi
+        if 2 * s > m - 1:  # rows swapped where bit b is set
+            flip = _bits(p, b).astype(bool)
+            t[:, 0, 0] = np.where(flip, phi, scale)
+            t[:, 0, 1] = np.where(flip, -phi, scale)
+            t[:, 1, 0] = np.where(flip, scale, phi)
+            t[:, 1, 1] = np.where(flip, scale, -phi)
+        else:
+            t[:, 0, 0] = t[:, 0, 1] = scale
+            t[:, 1, 0] = phi
+            t[:, 1, 1] = -phi
         return t
     if 2 * s == m - 1:  # middle position: block 1 is idle
         t[:, 0, 0] = t[:, 1, 1] = 1

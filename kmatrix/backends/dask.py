@@ -30,6 +30,7 @@ from dask.highlevelgraph import HighLevelGraph
 from .._generated import GeneratedKMatrix
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
+from . import dask_exchange as exchanges
 from . import fourstep
 
 _NUMERIC_KINDS = "biufc"
@@ -164,47 +165,58 @@ def _pad(x, n, split):
 
 def _layout(z, high, split):
     """``z`` in the natural or the transposed layout (an all-to-all when it changes)."""
-    want = ((split.parts,), (split.span,) * split.count(True)) if high else (
-        (1,) * split.parts, (split.chunk,))
-    if z.chunks[:2] == want:
+    if exchanges.in_layout(z, high, split):
         return z
-    # one direct exchange: Dask's planner would otherwise stage the transpose through
-    # blocks of whole columns, which is what the schedule exists to avoid
+    if exchanges.in_layout(z, not high, split):
+        return exchanges.exchange(z, high, split)
+    # any other chunking: one direct rechunk (Dask's planner would otherwise stage the
+    # transpose through blocks of whole columns, which the schedule exists to avoid)
     block = split.chunk * max(z.chunks[2]) * z.dtype.itemsize
-    return z.rechunk(want + z.chunks[2:], block_size_limit=block)
+    return z.rechunk(exchanges.layout_chunks(high, split) + z.chunks[2:],
+                     block_size_limit=block)
 
 
-def _stage(op, z, high, factors, split, dtype, gradient=None):
+def _stage(op, z, high, factors, split, dtype, gradient=None, fuse=True):
     """Run one run of factors on every chunk of ``z`` (moved to its layout first).
 
-    Returns ``(output, input in this layout, places)``. With ``gradient`` (the incoming
-    gradient in this layout) the tasks compute the local vjp instead and the output is
-    ``(dz, dtwiddle pieces)``.
+    Returns ``(output, input in this layout, places)``; with ``fuse``, without
+    ``gradient`` and when ``z`` is in the other layout, the run's tasks are the
+    exchange's gathering tasks and the input is None. With ``gradient`` (the incoming gradient in this layout) the
+    tasks compute the local vjp instead and the output is ``(dz, dtwiddle pieces)``.
     """
-    z = _layout(z, high, split)
+    fused = fuse and gradient is None and exchanges.in_layout(z, not high, split)
+    if not fused:
+        z = _layout(z, high, split)
     places, nblocks, mloc = fourstep.local_layout(factors, high, split, _twiddle(op).shape[1])
     token = tokenize(_token(op), high, tuple(map(tuple, places)), split.chunk)
     opname = f"kmatrix-local-{token}"
+    index = 1 if high else 0
+    run = _run_chunk
     if isinstance(op, GeneratedKMatrix):
-        # each task computes its chunk's twiddle from the formula: none travels
-        local = [(_generated_operator, op.formula, places, nblocks, mloc, high, split.n,
-                  split.chunk, i) for i in range(split.count(high))]
-    else:
+        # each task computes its chunk's factors from the formula, one at a time, and
+        # applies each as it comes: no twiddle travels, none is held whole
+        run, dsk = _run_generated, {}
+        factors = np.array(factors, dtype=np.int64)
+        opkey = lambda i: (op.formula, factors, high, split.n, split.chunk, i)  # noqa: E731
+    elif z.numblocks[2] == 1:
         local = [(_local_operator, places, nblocks, mloc, srcs)
                  for srcs in _local_sources(op, token, places, high, split)]
-    index = 1 if high else 0
-    if z.numblocks[2] == 1:
         # one task per chunk: the chunk's operator is built inside the task that uses it
         dsk = {}
         opkey = local.__getitem__
     else:
         # several column blocks share each chunk's operator, built once
+        local = [(_local_operator, places, nblocks, mloc, srcs)
+                 for srcs in _local_sources(op, token, places, high, split)]
         dsk = {(opname, i): task for i, task in enumerate(local)}
         opkey = lambda i: (opname, i)  # noqa: E731
+    if fused:
+        out = exchanges.exchange(z, high, split, run, opkey, dsk, dtype, token)
+        return out, None, places
     if gradient is None:
         name = f"kmatrix-stage-{tokenize(token, z.name)}"
         for idx in np.ndindex(*z.numblocks):
-            dsk[(name,) + idx] = (_run_chunk, opkey(idx[index]), (z.name,) + idx)
+            dsk[(name,) + idx] = (run, opkey(idx[index]), (z.name,) + idx)
         graph = HighLevelGraph.from_collections(name, dsk, dependencies=[z])
         return da.Array(graph, name, z.chunks, meta=np.empty((0, 0, 0), dtype)), z, places
     g = gradient.rechunk(z.chunks)
@@ -249,10 +261,9 @@ def _local_operator(places, nblocks, mloc, srcs):
     return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, srcs[0].dtype, srcs))
 
 
-def _generated_operator(formula, places, nblocks, mloc, high, n, chunk, i):
-    split = fourstep.Split(n, chunk)
-    srcs = fourstep.local_sources(formula, places, high, split, i)
-    return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, formula.dtype, srcs))
+def _run_generated(spec, block):
+    formula, factors, high, n, chunk, i = spec
+    return fourstep.apply_generated(formula, factors, high, fourstep.Split(n, chunk), i, block)
 
 
 def _run_chunk(op, block):
@@ -338,7 +349,7 @@ def _vjp_rows(op, x, g, dtype):
     z = _pad(x, n, split)
     inputs = []
     for high, factors in runs:
-        z, z_in, _ = _stage(op, z, high, factors, split, dtype)
+        z, z_in, _ = _stage(op, z, high, factors, split, dtype, fuse=False)
         inputs.append(z_in)
     grad = _pad(g.rechunk({1: x.chunks[1]}).astype(dtype), n, split)
     rows = {}

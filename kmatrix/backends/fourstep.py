@@ -25,7 +25,8 @@ per BB*, plus one into and one out of the transposed layout); runs made only of
 identity factors are skipped together with the exchanges they would need.
 """
 
-__all__ = ["Split", "stages", "local_layout", "local_sources", "chunk_pairs", "build_local"]
+__all__ = ["Split", "stages", "local_layout", "local_sources", "chunk_pairs",
+           "apply_generated", "build_local"]
 
 import numpy as np
 
@@ -147,6 +148,32 @@ def chunk_pairs(high, split, i):
         return (hi + np.arange(i * split.span, (i + 1) * split.span)).ravel()
     half = split.chunk // 2
     return np.arange(i * half, (i + 1) * half, dtype=np.int64)
+
+
+def apply_generated(formula, factors, high, split, i, block):
+    """Chunk ``i`` of a run of ``factors`` (rows ``(block, factor)``) applied to ``block``,
+    each factor computed from ``formula`` just before it is applied.
+
+    ``block`` is the chunk in its layout, ``(1, C, k)`` or ``(P, L, k)``; the result is a
+    new array of the same shape. Besides the chunk, the task holds one factor's 2x2 maps
+    (``C/2`` of them) and the temporaries of one factor's update.
+    """
+    shape = block.shape
+    nloc = shape[0] * shape[1]
+    dtype = np.result_type(formula.dtype, block.dtype)
+    y = np.array(block, dtype=dtype).reshape(nloc, shape[2])
+    pairs = chunk_pairs(high, split, i)
+    m = formula.shape[1]
+    for b, j in factors:
+        s = stride(b, j, m)
+        ls = (s // split.chunk) * split.span if high else s  # the stride in the chunk
+        t = formula.factor(b, j, pairs).reshape(nloc // (2 * ls), ls, 2, 2, 1)
+        y4 = y.reshape(nloc // (2 * ls), 2, ls, shape[2])
+        yp, yq = y4[:, 0], y4[:, 1]
+        p = t[:, :, 0, 0] * yp + t[:, :, 0, 1] * yq
+        yq[...] = t[:, :, 1, 0] * yp + t[:, :, 1, 1] * yq
+        yp[...] = p
+    return y.reshape(shape)
 
 
 def build_local(places, nblocks, mloc, dtype, srcs):
