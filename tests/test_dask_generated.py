@@ -192,16 +192,3 @@ def test_split_reads_every_pair_index_once():
                                   for i in range(split.count(high))])
             assert np.array_equal(np.sort(idx), np.arange(n // 2))
 
-
-def test_exchange_costs_p_squared_pieces_and_one_task_per_chunk():
-    """An exchange followed by a local run is P^2 pieces plus one task per chunk."""
-    n, parts = 1 << 12, 16
-    xd = da.zeros(n, dtype=np.complex128, chunks=n // parts)
-    F = km.dft(n, lazy=True)
-    runs = fourstep.stages(F.formula, n // parts)
-    # between runs, plus into the transposed layout and out of it
-    exchanges = len(runs) - 1 + runs[0][0] + runs[-1][0]
-    assert exchanges == 4  # H | L | H
-    graph = dict((F @ xd).__dask_graph__())
-    # the input, its reshape, the low run, the final reshape and rechunk: a few per chunk
-    assert len(graph) <= exchanges * parts * parts + 3 * parts + 8 * parts

@@ -30,7 +30,6 @@ from dask.highlevelgraph import HighLevelGraph
 from .._generated import GeneratedKMatrix
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
-from . import dask_exchange as exchanges
 from . import fourstep
 
 _NUMERIC_KINDS = "biufc"
@@ -165,28 +164,24 @@ def _pad(x, n, split):
 
 def _layout(z, high, split):
     """``z`` in the natural or the transposed layout (an all-to-all when it changes)."""
-    if exchanges.in_layout(z, high, split):
+    want = ((split.parts,), (split.span,) * split.count(True)) if high else (
+        (1,) * split.parts, (split.chunk,))
+    if z.chunks[:2] == want:
         return z
-    if exchanges.in_layout(z, not high, split):
-        return exchanges.exchange(z, high, split)
-    # any other chunking: one direct rechunk (Dask's planner would otherwise stage the
-    # transpose through blocks of whole columns, which the schedule exists to avoid)
+    # one direct exchange: Dask's planner would otherwise stage the transpose through
+    # blocks of whole columns, which is what the schedule exists to avoid
     block = split.chunk * max(z.chunks[2]) * z.dtype.itemsize
-    return z.rechunk(exchanges.layout_chunks(high, split) + z.chunks[2:],
-                     block_size_limit=block)
+    return z.rechunk(want + z.chunks[2:], block_size_limit=block)
 
 
-def _stage(op, z, high, factors, split, dtype, gradient=None, fuse=True):
+def _stage(op, z, high, factors, split, dtype, gradient=None):
     """Run one run of factors on every chunk of ``z`` (moved to its layout first).
 
-    Returns ``(output, input in this layout, places)``; with ``fuse``, without
-    ``gradient`` and when ``z`` is in the other layout, the run's tasks are the
-    exchange's gathering tasks and the input is None. With ``gradient`` (the incoming gradient in this layout) the
-    tasks compute the local vjp instead and the output is ``(dz, dtwiddle pieces)``.
+    Returns ``(output, input in this layout, places)``. With ``gradient`` (the incoming
+    gradient in this layout) the tasks compute the local vjp instead and the output is
+    ``(dz, dtwiddle pieces)``.
     """
-    fused = fuse and gradient is None and exchanges.in_layout(z, not high, split)
-    if not fused:
-        z = _layout(z, high, split)
+    z = _layout(z, high, split)
     places, nblocks, mloc = fourstep.local_layout(factors, high, split, _twiddle(op).shape[1])
     token = tokenize(_token(op), high, tuple(map(tuple, places)), split.chunk)
     opname = f"kmatrix-local-{token}"
@@ -210,9 +205,6 @@ def _stage(op, z, high, factors, split, dtype, gradient=None, fuse=True):
                  for srcs in _local_sources(op, token, places, high, split)]
         dsk = {(opname, i): task for i, task in enumerate(local)}
         opkey = lambda i: (opname, i)  # noqa: E731
-    if fused:
-        out = exchanges.exchange(z, high, split, run, opkey, dsk, dtype, token)
-        return out, None, places
     if gradient is None:
         name = f"kmatrix-stage-{tokenize(token, z.name)}"
         for idx in np.ndindex(*z.numblocks):
@@ -349,7 +341,7 @@ def _vjp_rows(op, x, g, dtype):
     z = _pad(x, n, split)
     inputs = []
     for high, factors in runs:
-        z, z_in, _ = _stage(op, z, high, factors, split, dtype, fuse=False)
+        z, z_in, _ = _stage(op, z, high, factors, split, dtype)
         inputs.append(z_in)
     grad = _pad(g.rechunk({1: x.chunks[1]}).astype(dtype), n, split)
     rows = {}
