@@ -193,18 +193,17 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
         run, dsk = _run_generated, {}
         factors = np.array(factors, dtype=np.int64)
         opkey = lambda i: (op.formula, factors, high, split.n, split.chunk, i)  # noqa: E731
-    elif z.numblocks[2] == 1:
-        local = [(_local_operator, places, nblocks, mloc, srcs)
-                 for srcs in _local_sources(op, token, places, high, split)]
-        # one task per chunk: the chunk's operator is built inside the task that uses it
-        dsk = {}
-        opkey = local.__getitem__
     else:
-        # several column blocks share each chunk's operator, built once
         local = [(_local_operator, places, nblocks, mloc, srcs)
                  for srcs in _local_sources(op, token, places, high, split)]
-        dsk = {(opname, i): task for i, task in enumerate(local)}
-        opkey = lambda i: (opname, i)  # noqa: E731
+        if z.numblocks[2] == 1:
+            # one task per chunk: the chunk's operator is built inside the task that uses it
+            dsk = {}
+            opkey = local.__getitem__
+        else:
+            # several column blocks share each chunk's operator, built once
+            dsk = {(opname, i): task for i, task in enumerate(local)}
+            opkey = lambda i: (opname, i)  # noqa: E731
     if gradient is None:
         name = f"kmatrix-stage-{tokenize(token, z.name)}"
         for idx in np.ndindex(*z.numblocks):
