@@ -1,19 +1,25 @@
 """Dask scaling benchmark: ``K @ X`` on a ``distributed.LocalCluster`` of processes.
 
-Two cases, each on clusters of 1 and 2 worker processes (``--workers``):
+Three cases, each on clusters of 1 and 2 worker processes (``--workers``):
 
 (a) many columns: ``N x k`` data in chunks of whole columns (one task per chunk);
-(b) one long vector of size ``N`` in row chunks (the four-step schedule).
+(b) one long vector of size ``N`` in row chunks (the four-step schedule), transformed
+    by the complex128 DFT ``km.dft(N, lazy=True)``, whose twiddles every task computes
+    for its own chunk (no process holds them whole); the result is checked against
+    ``numpy.fft.fft`` (relative 2-norm error, ``rel_err``);
+(c) the same schedule with a stored operator, ``km.random(N)`` (its twiddle is built on
+    the client and each chunk's share is sent to the workers once).
 
 For each it prints the median wall time of ``(K @ X).persist()`` (data already in
-worker memory, result left there), the ratio to the in-memory ``K @ X`` of the same
-data in this process (NumPy input, kmatrix's own threads: < 1 means the cluster is
-faster) and the peak resident memory of each worker process.
+worker memory, result left there), the in-memory baseline in this process (``K @ X`` of
+the same data with kmatrix's own threads; for (b) ``numpy.fft.fft``), their ratio (< 1:
+the cluster is faster) and the peak resident memory of each worker process.
 
 Run: ``python benchmarks/bench_dask.py --quick`` (seconds). The defaults are the full
-sizes -- (a) 4096 x 2^16 in chunks of 2^12 columns, (b) N = 2^26 in 64 chunks -- and
-need a quiet machine: the operator of (b) alone holds ``4 w N log2(N)`` twiddle entries
-(float32: 28 GB at width 1).
+sizes -- (a) 4096 x 2^16 in chunks of 2^12 columns, (b) N = 2^26 in 64 chunks, (c)
+N = 2^22 in 64 chunks (a stored width-1 operator of N = 2^26 would hold
+``4 N log2(N)`` twiddle entries, 28 GB in float32, on the client) -- and need a quiet
+machine with about 8 GB of free memory.
 """
 
 import argparse
@@ -47,62 +53,96 @@ def _median_wall(fn, repeat):
     return float(np.median(times))
 
 
-def run_case(label, K, shape, chunks, workers, threads, repeat, dtype):
+def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=None,
+             warm=None):
+    """Time ``K @ X`` on clusters of ``workers`` processes.
+
+    ``baseline(X)`` is the in-memory reference (default ``K @ X``); when given, the
+    cluster's result is also compared with it (``rel_err``). ``warm`` is an operator of
+    the same kind run once on a small input first (kernel compilation, worker start-up);
+    default: ``K`` itself on the full input.
+    """
     import dask.array as da
     from distributed import Client, LocalCluster, wait
 
     rng = np.random.default_rng(0)
-    X = rng.standard_normal(shape).astype(dtype)
-    K @ X  # compile, plan and warm the caches
-    t_mem = _median_wall(lambda: K @ X, repeat)
+    X = rng.standard_normal(shape)
+    if dtype.kind == "c":
+        X = X + 1j * rng.standard_normal(shape)
+    X = X.astype(dtype)
+    reference = baseline if baseline is not None else (lambda a: K @ a)
+    want = reference(X)  # compile, plan and warm the caches
+    t_mem = _median_wall(lambda: reference(X), repeat)
     rows = []
     for nw in workers:
         with LocalCluster(n_workers=nw, threads_per_worker=threads, processes=True,
-                          dashboard_address=None) as cluster, Client(cluster) as client:
+                          dashboard_address=None, memory_limit=0) as cluster, \
+                Client(cluster) as client:
             Xd = da.from_array(X, chunks=chunks).persist()
             wait(Xd)
 
             fresh = iter(range(1 << 30))
 
-            def once():
+            def once(op=K, data=Xd):
                 # new keys every run: a result of the same graph may still be held by
                 # the cluster, and would be returned without running the product
-                Xi = Xd.map_blocks(_same, name=f"bench-input-{next(fresh)}", dtype=Xd.dtype)
-                Y = (K @ Xi).persist()
+                Xi = data.map_blocks(_same, name=f"bench-input-{next(fresh)}", dtype=data.dtype)
+                Y = (op @ Xi).persist()
                 wait(Y)
-                del Y
+                return Y
 
-            once()  # workers compile (or load cached) kernels and unpickle the operator
-            t = _median_wall(once, repeat)
+            if warm is None:
+                once()  # workers compile (or load cached) kernels, unpickle the operator
+            else:
+                small = da.from_array(X[:warm.shape[1]], chunks=warm.shape[1] // Xd.numblocks[0])
+                once(warm, small.persist())
+            times = []
+            for _ in range(repeat):
+                t0 = time.perf_counter()
+                Y = once()
+                times.append(time.perf_counter() - t0)
+                if baseline is not None and len(times) == 1:
+                    got = Y.compute()
+                    err = float(np.linalg.norm(got - want) / np.linalg.norm(want))
+                    del got
+                del Y
             peaks = client.run(_peak_rss_mb)
-        rows.append(dict(
-            case=label, workers=nw, threads=threads, shape="x".join(map(str, shape)),
-            chunks=str(chunks), dask_s=t, in_memory_s=t_mem, ratio=t / t_mem,
-            peak_worker_mb=max(peaks.values()),
-        ))
+        row = dict(case=label, workers=nw, threads=threads, shape="x".join(map(str, shape)),
+                   chunks=str(chunks), dask_s=float(np.median(times)), in_memory_s=t_mem,
+                   ratio=float(np.median(times)) / t_mem,
+                   peak_worker_mb=max(peaks.values()))
+        if baseline is not None:
+            row["rel_err"] = f"{err:.1e}"
+        rows.append(row)
     return rows
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
-                    help="small sizes: (a) 1024 x 2^12 in chunks of 2^9, (b) N = 2^16 in 16 chunks")
+                    help="small sizes: (a) 1024 x 2^12 in chunks of 2^9, (b), (c) N = 2^16 "
+                    "in 16 chunks")
     ap.add_argument("--n", type=int, default=4096, help="(a) rows N")
     ap.add_argument("--cols", type=int, default=1 << 16, help="(a) columns k")
     ap.add_argument("--col-chunk", type=int, default=1 << 12, help="(a) columns per chunk")
-    ap.add_argument("--vector-n", type=int, default=1 << 26, help="(b) vector size N")
-    ap.add_argument("--vector-chunks", type=int, default=64, help="(b) number of row chunks")
+    ap.add_argument("--dft-n", type=int, default=1 << 26, help="(b) vector size N (DFT)")
+    ap.add_argument("--vector-n", type=int, default=1 << 22,
+                    help="(c) vector size N (stored operator)")
+    ap.add_argument("--vector-chunks", type=int, default=64,
+                    help="(b), (c) number of row chunks")
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2], help="worker processes")
     ap.add_argument("--threads", type=int, default=1, help="threads per worker")
-    ap.add_argument("--dtype", default="float32", help="data and operator dtype")
+    ap.add_argument("--dtype", default="float32", help="(a), (c) data and operator dtype")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs (median)")
     ap.add_argument("--rechunk", choices=["tasks", "p2p"], default=None,
                     help="Dask's method for the exchanges of (b) (default: Dask's configuration)")
-    ap.add_argument("--skip", choices=["a", "b"], nargs="*", default=[], help="cases to skip")
+    ap.add_argument("--skip", choices=["a", "b", "c"], nargs="*", default=[],
+                    help="cases to skip")
     args = ap.parse_args(argv)
     if args.quick:
         args.n, args.cols, args.col_chunk = 1024, 1 << 12, 1 << 9
-        args.vector_n, args.vector_chunks = 1 << 16, 16
+        args.dft_n = args.vector_n = 1 << 16
+        args.vector_chunks = 16
     dtype = np.dtype(args.dtype)
     import logging
 
@@ -117,12 +157,20 @@ def main(argv=None):
         rows += run_case("(a) columns", K, (args.n, args.cols), (args.n, args.col_chunk),
                          args.workers, args.threads, args.repeat, dtype)
     if "b" not in args.skip:
+        n, parts = args.dft_n, args.vector_chunks
+        rows += run_case("(b) vector, dft", km.dft(n, lazy=True), (n,), n // parts,
+                         args.workers, args.threads, args.repeat, np.dtype(np.complex128),
+                         baseline=np.fft.fft, warm=km.dft(min(n, 64 * parts), lazy=True))
+    if "c" not in args.skip:
         K = km.random(args.vector_n, width=1, dtype=dtype, rng=0)
-        rows += run_case("(b) vector", K, (args.vector_n,), args.vector_n // args.vector_chunks,
-                         args.workers, args.threads, args.repeat, dtype)
+        rows += run_case("(c) vector, random", K, (args.vector_n,),
+                         args.vector_n // args.vector_chunks, args.workers, args.threads,
+                         args.repeat, dtype)
     print(machine())
+    for r in rows:
+        r.setdefault("rel_err", "")
     print(table(rows, ["case", "workers", "threads", "shape", "chunks", "dask_s", "in_memory_s",
-                       "ratio", "peak_worker_mb"]))
+                       "ratio", "peak_worker_mb", "rel_err"]))
     return rows
 
 

@@ -14,6 +14,7 @@ True
 
 from . import cuda  # noqa: F401 - km.cuda.is_available(); imports no CUDA code
 from ._arithmetic import CostWarning
+from ._generated import GeneratedKMatrix
 from ._operator import KMatrix
 from ._threads import get_workers, set_workers
 from .constructors.basic import diag, identity, random
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "KMatrix",
+    "GeneratedKMatrix",
     "CostWarning",
     "identity",
     "diag",

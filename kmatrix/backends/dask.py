@@ -27,6 +27,7 @@ from dask.base import tokenize
 from dask.delayed import Delayed
 from dask.highlevelgraph import HighLevelGraph
 
+from .._generated import GeneratedKMatrix
 from .._layout import SUPPORTED_DTYPES
 from .._operator import KMatrix
 from . import fourstep
@@ -78,11 +79,18 @@ def _result_dtype(op, *dtypes):
     return dtype
 
 
+def _twiddle(op):
+    """The operator's twiddle: its array, or the formula a generated operator computes
+    it from (:mod:`kmatrix.backends.fourstep` reads either)."""
+    return op.formula if isinstance(op, GeneratedKMatrix) else op.twiddle
+
+
 def _token(op):
     """A content hash of the operator (computed once: its twiddle is read-only)."""
     tok = op._cache.get("dask-token")
     if tok is None:
-        tok = op._cache["dask-token"] = tokenize(op.twiddle, op.shape)
+        tw = _twiddle(op)
+        tok = op._cache["dask-token"] = tokenize(getattr(tw, "token", tw), op.shape)
     return tok
 
 
@@ -138,7 +146,7 @@ def apply(op, x):
     x2 = x[:, None] if vector else x
     split = fourstep.Split.for_chunks(op.internal_size, x.chunks[0])
     z = _pad(x2, op.internal_size, split)
-    for high, factors in fourstep.stages(op.twiddle, split.chunk):
+    for high, factors in fourstep.stages(_twiddle(op), split.chunk):
         z = _stage(op, z, high, factors, split, dtype)[0]
     y = _finish(z, op.shape[0], x2, split)
     return y[:, 0] if vector else y
@@ -174,24 +182,32 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
     ``(dz, dtwiddle pieces)``.
     """
     z = _layout(z, high, split)
-    places, nblocks, mloc = fourstep.local_layout(factors, high, split, op.twiddle.shape[1])
+    places, nblocks, mloc = fourstep.local_layout(factors, high, split, _twiddle(op).shape[1])
     token = tokenize(_token(op), high, tuple(map(tuple, places)), split.chunk)
     opname = f"kmatrix-local-{token}"
-    local = [(_local_operator, places, nblocks, mloc, srcs)
-             for srcs in _local_sources(op, token, places, high, split)]
     index = 1 if high else 0
-    if z.numblocks[2] == 1:
-        # one task per chunk: the chunk's operator is built inside the task that uses it
-        dsk = {}
-        opkey = local.__getitem__
+    run = _run_chunk
+    if isinstance(op, GeneratedKMatrix):
+        # each task computes its chunk's factors from the formula, one at a time, and
+        # applies each as it comes: no twiddle travels, none is held whole
+        run, dsk = _run_generated, {}
+        factors = np.array(factors, dtype=np.int64)
+        opkey = lambda i: (op.formula, factors, high, split.n, split.chunk, i)  # noqa: E731
     else:
-        # several column blocks share each chunk's operator, built once
-        dsk = {(opname, i): task for i, task in enumerate(local)}
-        opkey = lambda i: (opname, i)  # noqa: E731
+        local = [(_local_operator, places, nblocks, mloc, srcs)
+                 for srcs in _local_sources(op, token, places, high, split)]
+        if z.numblocks[2] == 1:
+            # one task per chunk: the chunk's operator is built inside the task that uses it
+            dsk = {}
+            opkey = local.__getitem__
+        else:
+            # several column blocks share each chunk's operator, built once
+            dsk = {(opname, i): task for i, task in enumerate(local)}
+            opkey = lambda i: (opname, i)  # noqa: E731
     if gradient is None:
         name = f"kmatrix-stage-{tokenize(token, z.name)}"
         for idx in np.ndindex(*z.numblocks):
-            dsk[(name,) + idx] = (_run_chunk, opkey(idx[index]), (z.name,) + idx)
+            dsk[(name,) + idx] = (run, opkey(idx[index]), (z.name,) + idx)
         graph = HighLevelGraph.from_collections(name, dsk, dependencies=[z])
         return da.Array(graph, name, z.chunks, meta=np.empty((0, 0, 0), dtype)), z, places
     g = gradient.rechunk(z.chunks)
@@ -233,7 +249,12 @@ def _local_sources(op, token, places, high, split):
 
 
 def _local_operator(places, nblocks, mloc, srcs):
-    return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, *srcs))
+    return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, srcs[0].dtype, srcs))
+
+
+def _run_generated(spec, block):
+    formula, factors, high, n, chunk, i = spec
+    return fourstep.apply_generated(formula, factors, high, fourstep.Split(n, chunk), i, block)
 
 
 def _run_chunk(op, block):

@@ -25,10 +25,12 @@ per BB*, plus one into and one out of the transposed layout); runs made only of
 identity factors are skipped together with the exchanges they would need.
 """
 
-__all__ = ["Split", "stages", "local_layout", "local_sources", "build_local"]
+__all__ = ["Split", "stages", "local_layout", "local_sources", "chunk_pairs",
+           "apply_generated", "build_local"]
 
 import numpy as np
 
+from .._closedform import TwiddleFormula
 from .._layout import identity_twiddle, log2_exact, stride
 
 
@@ -64,7 +66,10 @@ class Split:
         return self.chunk // self.span if high else self.parts
 
 
-def _is_identity(t):
+def _is_identity(twiddle, b, j):
+    if isinstance(twiddle, TwiddleFormula):
+        return twiddle.is_identity(b, j)
+    t = twiddle[b, j]
     return bool(np.all(t[..., 0, 0] == 1) and np.all(t[..., 1, 1] == 1)
                 and not np.any(t[..., 0, 1]) and not np.any(t[..., 1, 0]))
 
@@ -72,6 +77,7 @@ def _is_identity(t):
 def stages(twiddle, chunk, skip_identity=True):
     """Runs ``[(high, [(block, factor), ...]), ...]`` in application order.
 
+    ``twiddle`` is the twiddle array or a :class:`~kmatrix._closedform.TwiddleFormula`.
     ``high`` says whether the run's strides are ``>= chunk`` (run on the transposed
     layout). With ``skip_identity``, identity factors are left out and adjacent runs of
     one kind merge, so an idle run costs no exchange.
@@ -80,7 +86,7 @@ def stages(twiddle, chunk, skip_identity=True):
     out = []
     for b in range(nb):
         for j in range(m):
-            if skip_identity and _is_identity(twiddle[b, j]):
+            if skip_identity and _is_identity(twiddle, b, j):
                 continue
             high = stride(b, j, m) >= chunk
             if out and out[-1][0] == high:
@@ -114,7 +120,15 @@ def local_layout(factors, high, split, m):
 
 
 def local_sources(twiddle, places, high, split, i):
-    """The twiddle entries of chunk ``i`` for each factor of ``places`` (views)."""
+    """The twiddle entries of chunk ``i`` for each factor of ``places``.
+
+    The one place where the schedule reads twiddles: views of the array, or for a
+    :class:`~kmatrix._closedform.TwiddleFormula` the entries computed from it (a
+    generator, one factor at a time, so a task holds one factor's slice besides its
+    local operator).
+    """
+    if isinstance(twiddle, TwiddleFormula):
+        return (twiddle.factor(b, j, chunk_pairs(high, split, i)) for b, j, _, _ in places)
     srcs = []
     for b, j, _, _ in places:
         if high:
@@ -126,10 +140,45 @@ def local_sources(twiddle, places, high, split, i):
     return srcs
 
 
-def build_local(places, nblocks, mloc, *srcs):
+def chunk_pairs(high, split, i):
+    """The pair indices of the whole operator that chunk ``i`` of a run holds, in the
+    order of its local operator's pairs."""
+    if high:
+        hi = np.arange(split.parts // 2, dtype=np.int64)[:, None] * split.chunk
+        return (hi + np.arange(i * split.span, (i + 1) * split.span)).ravel()
+    half = split.chunk // 2
+    return np.arange(i * half, (i + 1) * half, dtype=np.int64)
+
+
+def apply_generated(formula, factors, high, split, i, block):
+    """Chunk ``i`` of a run of ``factors`` (rows ``(block, factor)``) applied to ``block``,
+    each factor computed from ``formula`` just before it is applied.
+
+    ``block`` is the chunk in its layout, ``(1, C, k)`` or ``(P, L, k)``; the result is a
+    new array of the same shape. Besides the chunk, the task holds one factor's 2x2 maps
+    (``C/2`` of them) and the temporaries of one factor's update.
+    """
+    shape = block.shape
+    nloc = shape[0] * shape[1]
+    dtype = np.result_type(formula.dtype, block.dtype)
+    y = np.array(block, dtype=dtype).reshape(nloc, shape[2])
+    pairs = chunk_pairs(high, split, i)
+    m = formula.shape[1]
+    for b, j in factors:
+        s = stride(b, j, m)
+        ls = (s // split.chunk) * split.span if high else s  # the stride in the chunk
+        t = formula.factor(b, j, pairs).reshape(nloc // (2 * ls), ls, 2, 2, 1)
+        y4 = y.reshape(nloc // (2 * ls), 2, ls, shape[2])
+        yp, yq = y4[:, 0], y4[:, 1]
+        p = t[:, :, 0, 0] * yp + t[:, :, 0, 1] * yq
+        yq[...] = t[:, :, 1, 0] * yp + t[:, :, 1, 1] * yq
+        yp[...] = p
+    return y.reshape(shape)
+
+
+def build_local(places, nblocks, mloc, dtype, srcs):
     """The twiddle of one chunk's local operator: identity except at ``places``."""
-    tw = identity_twiddle(nblocks, mloc, srcs[0].dtype)
+    tw = identity_twiddle(nblocks, mloc, dtype)
     for (_, _, lb, lj), src in zip(places, srcs):
         tw[lb, lj] = src.reshape(-1, 2, 2)
     return tw
-

@@ -11,11 +11,15 @@ from __future__ import annotations
 __all__ = ["dft", "idft", "hadamard"]
 
 
+from typing import Literal, overload
+
 import numpy as np
 from numpy.typing import DTypeLike
 
 from .._checks import check_dtype, check_memory, check_norm, check_size, twiddle_nbytes
-from .._layout import identity_twiddle, log2_exact, pair_indices
+from .._closedform import TwiddleFormula, fft_factor
+from .._generated import GeneratedKMatrix
+from .._layout import identity_twiddle, log2_exact
 from .._operator import KMatrix
 from .._typing import NormWord
 from .circulant import circulant_twiddle, toeplitz_column
@@ -23,7 +27,19 @@ from .circulant import circulant_twiddle, toeplitz_column
 _NORMS = ("backward", "ortho", "forward")
 
 
-def hadamard(n: int, normalized: bool = False, dtype: DTypeLike = np.float64) -> KMatrix:
+@overload
+def hadamard(n: int, normalized: bool = ..., dtype: DTypeLike = ...,
+             *, lazy: Literal[False] = ...) -> KMatrix: ...
+@overload
+def hadamard(n: int, normalized: bool = ..., dtype: DTypeLike = ...,
+             *, lazy: Literal[True]) -> GeneratedKMatrix: ...
+@overload
+def hadamard(n: int, normalized: bool = ..., dtype: DTypeLike = ...,
+             *, lazy: bool = ...) -> KMatrix | GeneratedKMatrix: ...
+
+
+def hadamard(n: int, normalized: bool = False, dtype: DTypeLike = np.float64, *,
+             lazy: bool = False) -> KMatrix | GeneratedKMatrix:
     """Sylvester-Hadamard matrix ``scipy.linalg.hadamard(n)`` as a K-matrix.
 
     Parameters
@@ -34,10 +50,14 @@ def hadamard(n: int, normalized: bool = False, dtype: DTypeLike = np.float64) ->
         Scale by ``1/sqrt(n)`` so that the operator is orthogonal.
     dtype : dtype, default float64
         One of float32, float64, complex64, complex128.
+    lazy : bool, default False
+        Return a :class:`~kmatrix.GeneratedKMatrix` that computes its factors where
+        they are needed instead of storing them (for Dask vectors in row chunks too long
+        for one machine, :doc:`/guide/dask`).
 
     Returns
     -------
-    KMatrix
+    KMatrix or GeneratedKMatrix
         Width 1, expansion 1 (``n = 1`` is stored at internal size 2).
 
     Notes
@@ -61,11 +81,15 @@ def hadamard(n: int, normalized: bool = False, dtype: DTypeLike = np.float64) ->
     if n & (n - 1):
         raise ValueError(f"hadamard needs n to be a power of two; got n = {n}")
     dtype = check_dtype(dtype)
+    c = 1 / np.sqrt(2) if normalized else 1.0
+    if lazy:
+        m = max(1, log2_exact(n))
+        return GeneratedKMatrix(TwiddleFormula("hadamard", m, dtype, (c if n > 1 else 1.0,)),
+                                (n, n))
     if n == 1:
         return KMatrix(identity_twiddle(2, 1, dtype), (1, 1))
     check_memory(twiddle_nbytes(2, n, dtype), f"hadamard({n})")
     tw = identity_twiddle(2, log2_exact(n), dtype)
-    c = 1 / np.sqrt(2) if normalized else 1.0
     tw[0] = np.array([[c, c], [c, -c]], dtype=dtype)
     return KMatrix(tw, (n, n))
 
@@ -77,73 +101,19 @@ def _check_complex_dtype(dtype):
     return dtype
 
 
-def _bits(p, t):
-    return (p >> t) & 1
-
-
 def _fft_twiddle(m, sign, scale):
     """Width-1 twiddle of ``scale**m * [exp(sign*2j*pi*k*x/N)]``, ``N = 2**m`` (complex128).
 
-    Bit ``s`` of an index is the pair position of the factor with stride ``2**s``.
-    Input bit ``x_j`` is paired with output bit ``k_{m-1-j}`` (the Hadamard coupling of
-    Cooley-Tukey); for ``b < m-1-b`` the high position ``a = m-1-b`` and the low one ``b``
-    must exchange their contents, which is what the bit reversal does.  Block 0 (strides
-    ``2**(m-1)`` down to 1) and block 1 (strides 1 up to ``2**(m-1)``) visit ``a, b, b, a``,
-    enough for a swap by three controlled NOTs.  The schedule (all in place):
-
-    * block 0, position ``a``: Hadamard ``x_a -> k_b`` with the DIF twiddle
-      ``w**(k_b 2**b (index mod 2**a))``, then ``a ^= b`` (holds ``k_b ^ x_b``);
-    * block 0, position ``b``: ``b ^= a`` (now holds ``k_b``, final);
-    * block 0, middle position ``c = (m-1)/2`` (odd ``m``): Hadamard ``x_c -> k_c`` with
-      the DIF twiddle;
-    * block 1, position ``a``: ``a ^= b`` (holds ``x_b``), then Hadamard ``x_b -> k_a``
-      with twiddle ``w**(k_a 2**a sum_{j<b} x_j 2**j)``, where ``x_j = bit_j ^ bit_{m-1-j}``
-      of the pair's index.
-
-    Hadamards run in the order ``x_{m-1}, ..., x_0`` as in decimation in frequency, so
-    every twiddle ``w**(k_i x_j 2**(i+j))`` with ``i + j < m - 1`` is applied exactly once,
-    while ``k_i`` already exists and ``x_j`` still does.
+    Filled factor by factor from the closed form :func:`kmatrix._closedform.fft_factor`
+    (which documents the schedule), the same one that generated operators evaluate
+    slice by slice.
     """
     n = 1 << m
-    tw = np.zeros((2, m, n // 2, 2, 2), dtype=np.complex128)
-
-    def root(e):  # exact integer exponent reduction before the angle
-        return np.exp(sign * 2j * np.pi * (e % n) / n)
-
-    for s in range(m):
-        p, _ = pair_indices(n, 1 << s)
-        i = np.arange(n // 2)
-        low = p & ((1 << s) - 1)  # bits below position s
-        if 2 * s >= m - 1:  # high or middle position
-            b = m - 1 - s
-            # block 0: Hadamard with DIF twiddle, then (high only) flip by bit b
-            phi = scale * root(low << b)
-            flip = _bits(p, b) if 2 * s > m - 1 else np.zeros_like(p)
-            t0 = tw[0, m - 1 - s]
-            t0[i, flip, 0] = scale
-            t0[i, flip, 1] = scale
-            t0[i, 1 - flip, 0] = phi
-            t0[i, 1 - flip, 1] = -phi
-            t1 = tw[1, s]
-            if 2 * s == m - 1:
-                t1[:, 0, 0] = t1[:, 1, 1] = 1
-                continue
-            # block 1: undo the flip (input bit b = k_b), Hadamard x_b -> k_a with twiddle
-            x_low = np.zeros_like(p)
-            for j in range(b):
-                x_low |= (_bits(p, j) ^ _bits(p, m - 1 - j)) << j
-            phi = scale * root(x_low << s)
-            sgn = 1 - 2 * _bits(p, b)
-            t1[:, 0, 0] = scale
-            t1[:, 0, 1] = scale
-            t1[:, 1, 0] = sgn * phi
-            t1[:, 1, 1] = -sgn * phi
-        else:  # low position: controlled NOT from its partner, then identity
-            swap = _bits(p, m - 1 - s).astype(bool)
-            t0 = tw[0, m - 1 - s]
-            t0[~swap, 0, 0] = t0[~swap, 1, 1] = 1
-            t0[swap, 0, 1] = t0[swap, 1, 0] = 1
-            tw[1, s, :, 0, 0] = tw[1, s, :, 1, 1] = 1
+    tw = np.empty((2, m, n // 2, 2, 2), dtype=np.complex128)
+    index = np.arange(n // 2)
+    for b in range(2):
+        for j in range(m):
+            tw[b, j] = fft_factor(m, sign, scale, b, j, index)
     return tw
 
 
@@ -154,12 +124,20 @@ def _norm_power(norm, inverse):
     return 0.0 if norm == ("forward" if inverse else "backward") else 1.0
 
 
-def _fourier(n, norm, dtype, inverse):
+def _fourier(n, norm, dtype, inverse, lazy=False):
     n = check_size(n)
     norm = check_norm(norm, _NORMS)
     dtype = _check_complex_dtype(dtype)
     sign = 1 if inverse else -1
     power = _norm_power(norm, inverse)
+    if lazy:
+        if n & (n - 1):
+            raise ValueError(
+                f"lazy=True needs n to be a power of two (closed-form factors); got n = {n}"
+            )
+        m = max(1, log2_exact(n))
+        return GeneratedKMatrix(
+            TwiddleFormula("fourier", m, dtype, (sign, 2.0**-power if n > 1 else 1.0)), (n, n))
     if n == 1:
         return KMatrix(identity_twiddle(2, 1, dtype), (1, 1))
     # Built in complex128 and cast; Bluestein embeds in a circulant of size >= 2n - 2.
@@ -199,7 +177,19 @@ def _bluestein(n, sign, total, dtype):
     return KMatrix(tw.astype(dtype), (n, n))
 
 
-def dft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) -> KMatrix:
+@overload
+def dft(n: int, norm: NormWord = ..., dtype: DTypeLike = ...,
+        *, lazy: Literal[False] = ...) -> KMatrix: ...
+@overload
+def dft(n: int, norm: NormWord = ..., dtype: DTypeLike = ...,
+        *, lazy: Literal[True]) -> GeneratedKMatrix: ...
+@overload
+def dft(n: int, norm: NormWord = ..., dtype: DTypeLike = ...,
+        *, lazy: bool = ...) -> KMatrix | GeneratedKMatrix: ...
+
+
+def dft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128, *,
+        lazy: bool = False) -> KMatrix | GeneratedKMatrix:
     """Discrete Fourier transform: ``dft(n, norm) @ x == numpy.fft.fft(x, axis=0, norm=norm)``.
 
     Parameters
@@ -209,10 +199,15 @@ def dft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) -
     norm : {"backward", "ortho", "forward"} or None, default "backward"
         NumPy's normalization words (None means "backward"); only "ortho" is unitary.
     dtype : {complex128, complex64}, default complex128
+    lazy : bool, default False
+        For ``n`` a power of two: return a :class:`~kmatrix.GeneratedKMatrix` that
+        computes its factors where they are needed instead of storing them (for Dask
+        vectors in row chunks too long for one machine, :doc:`/guide/dask`); bit for bit
+        the same operator. ``ValueError`` for other ``n``.
 
     Returns
     -------
-    KMatrix
+    KMatrix or GeneratedKMatrix
         Width 1 for every ``n``.  Expansion 1 when ``n`` is a power of two; otherwise
         ``2**ceil(log2(2n - 2)) / n < 4`` (Bluestein; below 2 for ``n = 2**k + 1``).
 
@@ -249,10 +244,22 @@ def dft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) -
     >>> F.width, F.expansion, np.allclose(F.toarray(), np.fft.fft(np.eye(8), norm="ortho"))
     (1, 1.0, True)
     """
-    return _fourier(n, norm, dtype, inverse=False)
+    return _fourier(n, norm, dtype, inverse=False, lazy=lazy)
 
 
-def idft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) -> KMatrix:
+@overload
+def idft(n: int, norm: NormWord = ..., dtype: DTypeLike = ...,
+        *, lazy: Literal[False] = ...) -> KMatrix: ...
+@overload
+def idft(n: int, norm: NormWord = ..., dtype: DTypeLike = ...,
+        *, lazy: Literal[True]) -> GeneratedKMatrix: ...
+@overload
+def idft(n: int, norm: NormWord = ..., dtype: DTypeLike = ...,
+        *, lazy: bool = ...) -> KMatrix | GeneratedKMatrix: ...
+
+
+def idft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128, *,
+        lazy: bool = False) -> KMatrix | GeneratedKMatrix:
     """Inverse DFT: ``idft(n, norm) @ x == numpy.fft.ifft(x, axis=0, norm=norm)``.
 
     Same construction and certificate as :func:`dft` with the conjugate roots:
@@ -265,10 +272,12 @@ def idft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) 
         Size, any positive integer.
     norm : {"backward", "ortho", "forward"} or None, default "backward"
     dtype : {complex128, complex64}, default complex128
+    lazy : bool, default False
+        As for :func:`dft`.
 
     Returns
     -------
-    KMatrix
+    KMatrix or GeneratedKMatrix
         Width 1; expansion 1 for powers of two, ``< 4`` otherwise.
 
     Examples
@@ -278,4 +287,4 @@ def idft(n: int, norm: NormWord = "backward", dtype: DTypeLike = np.complex128) 
     >>> np.allclose(km.idft(5) @ (km.dft(5) @ x), x)
     True
     """
-    return _fourier(n, norm, dtype, inverse=True)
+    return _fourier(n, norm, dtype, inverse=True, lazy=lazy)
