@@ -114,7 +114,10 @@ def orthogonal_start(
         rel = obj.rel_error(theta)
         if best is None or rel < best[0]:
             best = (rel, uparam.twiddle(theta), blocks)
-        if not (run.why or "").startswith("stalled"):
+        why = run.why or ""
+        # A narrow start that ends above the goal (a local minimum of width 1, or a
+        # target that needs the width) hands over to a wide start, not to the polish.
+        if not why.startswith("stalled") and (blocks == nblocks or why):
             break
     _, tw, blocks = best
     width = "width 1 and identity blocks, " if blocks < nblocks else ""
