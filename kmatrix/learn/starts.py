@@ -85,7 +85,8 @@ def orthogonal_start(
        gauge (:func:`~kmatrix.learn.relax.realify`) once it is within
        :data:`REALIFY_AT`, projected onto rotations/reflections and polished there.
     3. *free*: the factors times ``c ** (1 / factors)``, polished in the free
-       parametrization only if the earlier stages stopped above ``tol``.
+       parametrization only if the earlier stages stopped above ``tol`` (first with
+       one ``BB*`` if a narrow start won, then with all blocks if still above).
 
     Returns ``(message, free parameters)``. Used by :func:`~kmatrix.learn.fit` with
     ``init="auto"``, e.g. ``km.fit(scipy.linalg.hadamard(16))``.
@@ -138,6 +139,14 @@ def orthogonal_start(
         tw = oparam.twiddle(theta)
     elif compute.kind == "f":  # stopped in the unitary stage: real factors all the same
         tw = realify(tw)
+    if run.why is None and blocks < nblocks:
+        # The free polish of a narrow start is narrow too (the identity blocks free,
+        # the Hadamard matrix of size 256 with width 2 stopped at 7.8e-6 after 1000
+        # iterations; narrow, it converges in a few), and wide only if it stalls.
+        narrow = make_parametrization("free", blocks, m, param.complex)
+        theta, msg = run(narrow, Objective(narrow, X, Y), narrow.to_params(scaled(tw, c)))
+        stages += f"; free stage (width 1): {msg}"
+        tw, c = narrow.twiddle(theta), 1.0
     theta = param.to_params(scaled(identity_padded(tw, nblocks), c))
     if run.why is None:
         theta, msg = run(param, Objective(param, X, Y), theta)
