@@ -35,6 +35,7 @@ import json  # noqa: E402
 import pathlib  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+import warnings  # noqa: E402
 
 import numpy as np  # noqa: E402
 import scipy.fft  # noqa: E402
@@ -43,6 +44,10 @@ import scipy.special  # noqa: E402
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
 import kmatrix as km  # noqa: E402
+
+# A wide fit of a small matrix holds more parameters than the dense matrix; the table
+# is about recovery, so that cost notice is not repeated for every run.
+warnings.filterwarnings("ignore", category=km.CostWarning)
 
 SUCCESS = 1e-6
 TRANSFORMS = (

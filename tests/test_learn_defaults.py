@@ -131,6 +131,22 @@ def test_default_fit_scaled_hadamard_and_dft_without_permutation():
     np.testing.assert_allclose(res.kmatrix.toarray(), F, atol=1e-4)
 
 
+@pytest.mark.parametrize("name", ["dft", "hadamard"])
+def test_width_two_fit_recovers_width_one_transforms(name):
+    # A wider fit keeps the extra BB* free but must still find what width 1 holds.
+    n = 64
+    if name == "dft":
+        T = np.fft.fft(np.eye(n), axis=0, norm="ortho")
+    else:
+        T = 2.0 * scipy.linalg.hadamard(n)
+    res = km.fit(T, width=2, rng=1, model="plain", permutation=None)
+    assert res.converged, res.message
+    assert res.kmatrix.width == 2 and res.kmatrix.dtype == T.dtype
+    err = np.linalg.norm(res.kmatrix.toarray() - T) / np.linalg.norm(T)
+    assert err <= 1e-6
+    assert "width 1 and identity blocks" in res.message
+
+
 def test_callback_sees_the_scaled_operator_in_the_orthogonal_start():
     T = 5.0 * km.random(8, rng=0).toarray()
     seen = []
