@@ -1,7 +1,7 @@
 """The further attempts of :func:`~kmatrix.learn.fit` after a plain fit stalls.
 
 ``model="auto"`` (the default) follows a plain fit that stops above
-``max(tol, LEARN_ABOVE)`` on a square power-of-two problem with:
+``max(tol, RETRY_ABOVE)`` on a square power-of-two problem with:
 
 1. the *Fourier start* (:func:`fourier_attempt`): ``K`` starts at the identity written
    as ``F^-1 F`` (the inverse DFT times the DFT, complex factors), so that the fit
@@ -10,7 +10,7 @@
 2. for real data, the *real-part model* (:func:`real_part_attempt`,
    :mod:`kmatrix.learn.realpart`): the DCT, DST and Hartley transforms;
 3. with ``permutation="auto"``, the learned input permutation (sizes up to
-   :data:`LEARN_MAX_SIZE`).
+   :data:`LEARN_MAX_SIZE`, after a plain fit above ``max(tol, LEARN_ABOVE)``).
 
 Each attempt returns a :class:`~kmatrix.learn.FitResult`; the best is kept.
 """
@@ -20,7 +20,6 @@ from __future__ import annotations
 __all__ = ["FOURIER_ITER", "FOURIER_STALL", "LEARN_MAX_SIZE", "fourier_attempt", "real_part_attempt"]
 
 import time
-from typing import Any
 
 import numpy as np
 

@@ -8,7 +8,7 @@ real-part model (:mod:`kmatrix.learn.realpart`), restarts and learned permutatio
 
 from __future__ import annotations
 
-__all__ = ["fit", "FitResult", "LEARN_ABOVE"]
+__all__ = ["fit", "FitResult", "LEARN_ABOVE", "RETRY_ABOVE"]
 
 import time
 from dataclasses import replace
@@ -30,6 +30,10 @@ from .single import fit_once
 # this error: a missing structure leaves a large error (0.2-0.7 for the DCT-II and
 # the Hartley transform of size 64), a slow final convergence a small one.
 LEARN_ABOVE = 1e-3
+# model="auto" tries its further models after a plain fit that stopped above this
+# error: they are cheap where they fit, and a plain fit can stall short of a structure
+# they find (the DST-II of size 16 with width 2: 1.1e-5, then 9.2e-7 by the real part).
+RETRY_ABOVE = 1e-6
 
 
 def fit(
@@ -142,14 +146,15 @@ def fit(
         family, the real transforms' form (DCT, DST, Hartley: a scaled DFT, real part
         taken); the result is the real K-matrix ``(K + conj K) / 2 @ P`` (width 2,
         expansion 2), see :mod:`kmatrix.learn.realpart`. ``"auto"``: the plain fit;
-        if it stops above ``max(tol, 1e-3)`` on a square power-of-two problem with
+        if it stops above ``max(tol, 1e-6)`` on a square power-of-two problem with
         ``parametrization="free"`` and ``method="lbfgs"``, also a fit from the
         *Fourier start* (the identity as ``F^-1 F``: it finds circulants, i.e. circular
         convolutions, in a few iterations, and is abandoned after 30 iterations
         otherwise), then for real data the real-part model (at most 10 attempts of at
         most ``8 * 60 + 400 + max_iter`` iterations each; seconds at size 64, a minute
-        at size 256), then the learned permutation of ``permutation="auto"``; the
-        best result is returned, ``FitResult.model`` says which.
+        at size 256), then the learned permutation of ``permutation="auto"`` (after a
+        plain fit above ``max(tol, 1e-3)``); the best result is returned,
+        ``FitResult.model`` says which.
 
     Returns
     -------
@@ -235,14 +240,14 @@ def _real_part(target, X, Y, rng, t_start, opts):
 
 
 def _auto(target, X, Y, rng, restarts, t_start, opts, permutation, model):
-    """The plain fit, then (if it stopped above ``max(tol, LEARN_ABOVE)`` on a square
-    power-of-two problem) the attempts of ``model="auto"`` and ``permutation="auto"``;
-    the best result is returned."""
+    """The plain fit, then (if it stopped above ``max(tol, RETRY_ABOVE)`` on a square
+    power-of-two problem) the attempts of ``model="auto"`` and (above ``max(tol,
+    LEARN_ABOVE)``) ``permutation="auto"``; the best result is returned."""
     res = fit(target, X=X, Y=Y, rng=rng, permutation=None, restarts=restarts, model="plain",
               **opts)
     n = _square_pow2(target, X, Y, opts)
     if (
-        res.rel_error <= max(opts["tol"], LEARN_ABOVE)
+        res.rel_error <= max(opts["tol"], RETRY_ABOVE)
         or not n
         or opts["max_iter"] == 0
         or opts["parametrization"] != "free"
@@ -262,7 +267,8 @@ def _auto(target, X, Y, rng, restarts, t_start, opts, permutation, model):
             alt = real_part_attempt(target, X, Y, rng, opts)
             if alt is not None:
                 tries.append(("", alt))
-    if permutation == "auto" and target is not None and n <= LEARN_MAX_SIZE and not done():
+    if (permutation == "auto" and target is not None and n <= LEARN_MAX_SIZE and not done()
+            and res.rel_error > max(opts["tol"], LEARN_ABOVE)):
         # The plain fit did not reach tol: learn the input permutation too.
         tries.append(("learned permutation: ",
                       fit(target, rng=rng, permutation="learn", restarts=restarts, **opts)))
