@@ -2,18 +2,17 @@
 
 Threads sharing the rows of one array do a stage's work in *units* (a chunk or slab of a
 kernel phase, a block of rows of a copy). Each thread owns a contiguous range of a
-stage's units and takes them first, so that from one apply to the next, and from one
-stage to the next, a thread finds its rows in its own core's cache (taking units in
-turn from one counter moved half the data between cores at every stage: two threads
-were slower than one); once its range is done it takes the units left in the others'.
-Finished units are counted on one more counter, and a thread with nothing left to take
-waits until that count is complete before the next stage. A stage of ``nparts`` threads
-uses ``nparts + 1`` counters. A thread that the operating system
+stage's units and takes them first, so that from one apply to the next (and between
+stages over the same rows) a thread finds its rows in its own core's cache; taking
+units in turn from one counter moved rows between cores at every stage, and two threads
+were slower than one. Once its range is done a thread takes what is left of the
+others'. Finished units are counted on one more counter, and a thread with nothing left
+to take waits until that count is complete before the next stage (a stage shared by
+``nparts`` threads uses ``nparts + 1`` counters). A thread that the operating system
 deschedules (cores shared with other processes) thus delays the others by at most the
 unit it holds, and one that has not started yet delays nobody: the others take its share.
-The earlier scheme, a fixed share per thread and a barrier after each phase, waited at
-every phase for the slowest thread's whole share; on two busy cores it ran 3x slower
-than one thread.
+A fixed share per thread with a barrier after each phase would wait at every phase for
+the slowest thread's whole share; on two busy cores that ran 3x slower than one thread.
 
 Waits spin for a few microseconds (a phase usually ends within microseconds of the
 last unit; waking a sleeping thread took 65-100 us here), then yield the core at every
