@@ -12,7 +12,7 @@ from scipy.sparse.linalg import LinearOperator
 
 from ._checks import check_memory, is_dask_array
 from ._closedform import TwiddleFormula
-from ._layout import validate_shape
+from ._layout import apply_flops, validate_shape
 from ._operator import KMatrix
 from ._products import Products
 
@@ -96,8 +96,7 @@ class GeneratedKMatrix(Products, LinearOperator):
 
     @property
     def flops(self) -> int:
-        per_entry = 14 if self.dtype.kind == "c" else 3
-        return per_entry * self.internal_size * 2 * self._formula.m
+        return apply_flops(self._formula.shape, self.dtype)
 
     def __repr__(self) -> str:
         rows, cols = self.shape

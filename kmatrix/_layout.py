@@ -18,6 +18,7 @@ __all__ = [
     "validate_twiddle",
     "validate_shape",
     "log2_exact",
+    "apply_flops",
     "embed_twiddle",
     "identity_twiddle",
 ]
@@ -33,6 +34,22 @@ SUPPORTED_DTYPES = (
     np.dtype(np.complex64),
     np.dtype(np.complex128),
 )
+
+
+def apply_flops(shape, dtype):
+    """Real flops of one matrix-vector product by a twiddle of ``shape`` and ``dtype``.
+
+    Every factor does ``N / 2`` 2x2 maps, each 6 real flops per vector (3 per entry),
+    14 per entry for complex maps and data.
+
+    Examples
+    --------
+    >>> apply_flops((2, 3, 4, 2, 2), "float64")  # a real BB* of size 8: 6 factors
+    144
+    """
+    nb, m, half = shape[:3]
+    per_entry = 14 if np.dtype(dtype).kind == "c" else 3
+    return per_entry * 2 * half * nb * m
 
 
 def log2_exact(n):

@@ -14,7 +14,7 @@ from .backends.cpu.apply import apply_twiddle
 from .backends.cpu.plan import make_plan, pack
 from ._arithmetic import Arithmetic
 from ._checks import apply_dtype, cast_finite, check_dtype, is_dask_array, is_device_array
-from ._layout import SUPPORTED_DTYPES, validate_shape, validate_twiddle
+from ._layout import apply_flops, validate_shape, validate_twiddle
 from ._products import Products
 from ._realmatrix import apply_real_matrix, complex_dtype, real_dtype
 
@@ -150,9 +150,7 @@ class KMatrix(Products, Arithmetic, LinearOperator):
 
     @property
     def flops(self) -> int:
-        nb, m = self._twiddle.shape[:2]
-        per_entry = 14 if self._twiddle.dtype.kind == "c" else 3
-        return per_entry * self.internal_size * nb * m
+        return apply_flops(self._twiddle.shape, self._twiddle.dtype)
 
     def __repr__(self) -> str:
         rows, cols = self.shape
