@@ -1,6 +1,6 @@
 """Dask scaling benchmark: ``K @ X`` on a ``distributed.LocalCluster`` of processes.
 
-Three cases, each on clusters of 1 and 2 worker processes (``--workers``):
+Four cases, each on clusters of 1 and 2 worker processes (``--workers``):
 
 (a) many columns: ``N x k`` data in chunks of whole columns (one task per chunk);
 (b) one long vector of size ``N`` in row chunks (the four-step schedule), transformed
@@ -8,9 +8,14 @@ Three cases, each on clusters of 1 and 2 worker processes (``--workers``):
     for its own chunk (no process holds them whole); the result is checked against
     ``numpy.fft.fft`` (relative 2-norm error, ``rel_err``);
 (c) the same schedule with a stored operator, ``km.random(N)`` (its twiddle is built on
-    the client and each chunk's share is sent to the workers once).
+    the client and each chunk's share is sent to the workers once);
+(s) the DFT of (b) on a vector no process holds: tasks compute the input's chunks and
+    write the result's chunks to ``.npy`` files, so a worker's memory is what the
+    schedule itself needs (its tasks and Dask's exchanges). Reported: the time of the
+    whole pipeline, each worker's peak resident memory above its idle level (in MB and
+    in chunk sizes) and the error of the files against ``numpy.fft.fft``.
 
-For each it prints the median wall time of ``(K @ X).persist()`` (data already in
+For (a)-(c) it prints the median wall time of ``(K @ X).persist()`` (data already in
 worker memory, result left there), the in-memory baseline in this process (``K @ X`` of
 the same data with kmatrix's own threads; for (b) ``numpy.fft.fft``), their ratio (< 1:
 the cluster is faster) and the peak resident memory of each worker process.
@@ -38,6 +43,34 @@ import kmatrix as km  # noqa: E402
 
 def _peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _rss_mb():
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _chunk_of_noise(n, block_id=None):
+    """Chunk ``block_id`` of a complex vector, computed where the task runs."""
+    rng = np.random.default_rng([12345, block_id[0]])
+    return rng.standard_normal(n) + 1j * rng.standard_normal(n)
+
+
+class _NpyChunks:
+    """A ``dask.array.store`` target that writes each chunk to its own ``.npy`` file."""
+
+    def __init__(self, directory):
+        self.directory = directory
+
+    def __setitem__(self, index, block):
+        np.save(os.path.join(self.directory, f"{index[0].start:016d}.npy"), block)
+
+    def load(self):
+        names = sorted(f for f in os.listdir(self.directory) if f.endswith(".npy"))
+        return np.concatenate([np.load(os.path.join(self.directory, f)) for f in names])
 
 
 def _same(block):
@@ -117,6 +150,47 @@ def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=
     return rows
 
 
+def run_streamed(label, K, n, parts, workers, threads):
+    """``K @ x`` for a vector no process holds: tasks compute the input chunks and write
+    the result's chunks to files, so each worker's memory is what the schedule itself
+    needs. Reports the time of the whole pipeline (generate, apply, write), each worker's
+    peak resident memory above its idle level after warm-up, in MB and in chunk sizes,
+    and the relative error of the files against ``numpy.fft.fft`` of the same input."""
+    import tempfile
+
+    import dask.array as da
+    from distributed import Client, LocalCluster
+
+    chunk = n // parts
+    rows = []
+    for nw in workers:
+        with LocalCluster(n_workers=nw, threads_per_worker=threads, processes=True,
+                          dashboard_address=None, memory_limit=0) as cluster, \
+                Client(cluster) as client, tempfile.TemporaryDirectory() as tmp:
+            small = min(n, 64 * parts)
+            warm = da.map_blocks(_chunk_of_noise, small // parts, dtype=np.complex128,
+                                 chunks=((small // parts,) * parts,))
+            (km.dft(small, lazy=True) @ warm).compute()
+            idle = client.run(_rss_mb)
+            x = da.map_blocks(_chunk_of_noise, chunk, dtype=np.complex128,
+                              chunks=((chunk,) * parts,))
+            target = _NpyChunks(tmp)
+            t0 = time.perf_counter()
+            da.store(K @ x, target, lock=False)
+            elapsed = time.perf_counter() - t0
+            peaks = client.run(_peak_rss_mb)
+            above = max(peaks[w] - idle[w] for w in peaks)
+            got = target.load()
+        want = np.fft.fft(np.concatenate([_chunk_of_noise(chunk, (i,)) for i in range(parts)]))
+        err = float(np.linalg.norm(got - want) / np.linalg.norm(want))
+        del got, want
+        rows.append(dict(case=label, workers=nw, threads=threads, shape=str(n),
+                         chunks=str(chunk), pipeline_s=elapsed,
+                         above_idle_mb=above, chunk_sizes=above * 2**20 / (16 * chunk),
+                         rel_err=f"{err:.1e}"))
+    return rows
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--quick", action="store_true",
@@ -136,7 +210,7 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3, help="timed runs (median)")
     ap.add_argument("--rechunk", choices=["tasks", "p2p"], default=None,
                     help="Dask's method for the exchanges of (b) (default: Dask's configuration)")
-    ap.add_argument("--skip", choices=["a", "b", "c"], nargs="*", default=[],
+    ap.add_argument("--skip", choices=["a", "b", "c", "s"], nargs="*", default=[],
                     help="cases to skip")
     args = ap.parse_args(argv)
     if args.quick:
@@ -166,12 +240,21 @@ def main(argv=None):
         rows += run_case("(c) vector, random", K, (args.vector_n,),
                          args.vector_n // args.vector_chunks, args.workers, args.threads,
                          args.repeat, dtype)
+    streamed = []
+    if "s" not in args.skip:
+        n, parts = args.dft_n, args.vector_chunks
+        streamed = run_streamed("(s) streamed dft", km.dft(n, lazy=True), n, parts,
+                                args.workers, args.threads)
     print(machine())
     for r in rows:
         r.setdefault("rel_err", "")
-    print(table(rows, ["case", "workers", "threads", "shape", "chunks", "dask_s", "in_memory_s",
-                       "ratio", "peak_worker_mb", "rel_err"]))
-    return rows
+    if rows:
+        print(table(rows, ["case", "workers", "threads", "shape", "chunks", "dask_s",
+                           "in_memory_s", "ratio", "peak_worker_mb", "rel_err"]))
+    if streamed:
+        print(table(streamed, ["case", "workers", "threads", "shape", "chunks", "pipeline_s",
+                               "above_idle_mb", "chunk_sizes", "rel_err"]))
+    return rows + streamed
 
 
 if __name__ == "__main__":

@@ -26,12 +26,16 @@ identity factors are skipped together with the exchanges they would need.
 """
 
 __all__ = ["Split", "stages", "local_layout", "local_sources", "chunk_pairs",
-           "apply_generated", "build_local"]
+           "apply_generated", "build_local", "SLAB_PAIRS"]
 
 import numpy as np
 
 from .._closedform import TwiddleFormula
 from .._layout import identity_twiddle, log2_exact, stride
+
+# Pairs of a generated factor computed and applied at a time: its 2x2 maps and the
+# update's temporaries stay near 1 MiB, far below a chunk of the vectors this serves.
+SLAB_PAIRS = 1 << 14
 
 
 class Split:
@@ -155,8 +159,9 @@ def apply_generated(formula, factors, high, split, i, block):
     each factor computed from ``formula`` just before it is applied.
 
     ``block`` is the chunk in its layout, ``(1, C, k)`` or ``(P, L, k)``; the result is a
-    new array of the same shape. Besides the chunk, the task holds one factor's 2x2 maps
-    (``C/2`` of them) and the temporaries of one factor's update.
+    new array of the same shape. Each factor is computed and applied
+    :data:`SLAB_PAIRS` pairs at a time, so that besides the chunk and its result the task
+    holds the 2x2 maps and temporaries of one slab, not of a whole factor.
     """
     shape = block.shape
     nloc = shape[0] * shape[1]
@@ -164,15 +169,24 @@ def apply_generated(formula, factors, high, split, i, block):
     y = np.array(block, dtype=dtype).reshape(nloc, shape[2])
     pairs = chunk_pairs(high, split, i)
     m = formula.shape[1]
+    slab = min(SLAB_PAIRS, nloc // 2)
     for b, j in factors:
         s = stride(b, j, m)
         ls = (s // split.chunk) * split.span if high else s  # the stride in the chunk
-        t = formula.factor(b, j, pairs).reshape(nloc // (2 * ls), ls, 2, 2, 1)
         y4 = y.reshape(nloc // (2 * ls), 2, ls, shape[2])
-        yp, yq = y4[:, 0], y4[:, 1]
-        p = t[:, :, 0, 0] * yp + t[:, :, 0, 1] * yq
-        yq[...] = t[:, :, 1, 0] * yp + t[:, :, 1, 1] * yq
-        yp[...] = p
+        for q0 in range(0, nloc // 2, slab):
+            t = formula.factor(b, j, pairs[q0:q0 + slab])
+            if ls <= slab:  # whole groups of pairs
+                part = y4[q0 // ls:(q0 + slab) // ls]
+                t = t.reshape(slab // ls, ls, 2, 2, 1)
+            else:  # a run of pairs inside one group
+                g, l0 = divmod(q0, ls)
+                part = y4[g:g + 1, :, l0:l0 + slab]
+                t = t.reshape(1, slab, 2, 2, 1)
+            yp, yq = part[:, 0], part[:, 1]
+            p = t[:, :, 0, 0] * yp + t[:, :, 0, 1] * yq
+            yq[...] = t[:, :, 1, 0] * yp + t[:, :, 1, 1] * yq
+            yp[...] = p
     return y.reshape(shape)
 
 
