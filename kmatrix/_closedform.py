@@ -11,6 +11,8 @@ conjugation.
 
 __all__ = ["fft_factor", "TwiddleFormula"]
 
+import functools
+
 import numpy as np
 
 from ._layout import SUPPORTED_DTYPES
@@ -18,6 +20,38 @@ from ._layout import SUPPORTED_DTYPES
 
 def _bits(p, t):
     return (p >> t) & 1
+
+
+@functools.lru_cache(maxsize=8)
+def _root_tables(m, sign):
+    """``(h, low, high)`` with ``w**e = high[e >> h] * low[e & (2**h - 1)]`` for
+    ``w = exp(sign 2 pi i / 2**m)``: two tables of about ``2**(m/2)`` roots, each
+    computed from an exact fraction of a turn."""
+    h = (m + 1) // 2
+    low = np.exp(sign * 2j * np.pi * (np.arange(1 << h) / float(1 << m)))
+    high = np.exp(sign * 2j * np.pi * (np.arange(1 << (m - h)) / float(1 << (m - h))))
+    low.flags.writeable = high.flags.writeable = False
+    return h, low, high
+
+
+@functools.lru_cache(maxsize=8)
+def _reversal_table(k):
+    """``r[i]`` = ``i`` with its ``k`` bits in reverse order."""
+    i = np.arange(1 << k, dtype=np.int64)
+    r = np.zeros_like(i)
+    for j in range(k):
+        r |= ((i >> j) & 1) << (k - 1 - j)
+    r.flags.writeable = False
+    return r
+
+
+def _reverse_bits(q, k):
+    """Each entry of ``q`` (``k`` bits) with its bits in reverse order."""
+    if k == 0:
+        return np.zeros_like(q)
+    h = (k + 1) // 2
+    r = _reversal_table(h)
+    return (r[q & ((1 << h) - 1)] << (k - h)) | (r[q >> h] >> (2 * h - k))
 
 
 def fft_factor(m, sign, scale, block, factor, index):
@@ -62,8 +96,11 @@ def fft_factor(m, sign, scale, block, factor, index):
     p = 2 * (i - lo) + lo  # first row of each pair (see kmatrix._layout.pair_indices)
     t = np.zeros((i.size, 2, 2), dtype=np.complex128)
 
-    def root(e):  # exact integer exponent reduction before the angle
-        return np.exp(sign * 2j * np.pi * (e % n) / n)
+    h, low, high = _root_tables(m, 1 if sign > 0 else -1)
+
+    def root(e):  # exact integer exponent reduction, then two table lookups
+        e = e & (n - 1)
+        return high[e >> h] * low[e & ((1 << h) - 1)]
 
     if 2 * s < m - 1:  # low position: controlled NOT from its partner (block 0), else idle
         if block == 0:
@@ -91,9 +128,7 @@ def fft_factor(m, sign, scale, block, factor, index):
         t[:, 0, 0] = t[:, 1, 1] = 1
         return t
     # block 1: undo the flip (input bit b = k_b), Hadamard x_b -> k_a with twiddle
-    x_low = np.zeros_like(p)
-    for j in range(b):
-        x_low |= (_bits(p, j) ^ _bits(p, m - 1 - j)) << j
+    x_low = (p & ((1 << b) - 1)) ^ _reverse_bits(p >> (m - b), b)  # bit j: x_j
     phi = scale * root(x_low << s)
     sgn = 1 - 2 * _bits(p, b)
     t[:, 0, 0] = scale
