@@ -39,6 +39,8 @@ def expected_certificate(name, type_, n):
     P = dft_size(name, type_, n)
     if is_pow2(P):
         return 2, P / n
+    if type_ == 1 and is_pow2(n):
+        return 3, 2.0  # extension, one circulant of size 2n, fold
     return 1, 2 * bluestein_size(n) / n
 
 
@@ -75,6 +77,25 @@ def test_powers_of_two(name, type_, k):
     assert_certificate(K, width=want[0], expansion=want[1])
     if k <= 5:
         assert_matches_dense(K, FUNCS[name][1](np.eye(n), type=type_, norm="ortho", axis=0))
+
+
+@pytest.mark.parametrize("name", sorted(FUNCS))
+@pytest.mark.parametrize("k", [1, 2, 3, 6, 10, 12])
+def test_type_1_at_powers_of_two(name, k):
+    """n = 2**k: (BB*)^3_2 (the DST-I of size 2 included; the DCT-I of size 2 is a
+    natural size), accurate to rounding at every size (no growth with n)."""
+    n = 1 << k
+    K = FUNCS[name][0](n, type=1, norm="ortho")
+    if name.lstrip("i") == "dct" and n == 2:
+        assert (K.width, K.expansion) == (2, 1.0)
+        return
+    assert (K.width, K.expansion) == (3, 2.0)
+    assert_certificate(K, width=3, expansion=2.0)
+    X = np.random.default_rng(k).standard_normal((n, 3))
+    want = FUNCS[name][1](X, type=1, norm="ortho", axis=0)
+    assert np.linalg.norm(K @ X - want) <= 4e-15 * np.linalg.norm(want)
+    if k <= 6:
+        assert_matches_dense(K, FUNCS[name][1](np.eye(n), type=1, norm="ortho", axis=0))
 
 
 @pytest.mark.parametrize("k", [1, 3, 6])

@@ -16,6 +16,9 @@ exp(-2j*pi*(k + ka)*(n + na)/P)`` a shifted block of the DFT of size ``P``, a ph
   upper half, the others move the upper half by ``p -> -p - 2 na (mod P/2)``, a
   negation plus a constant, whose bit ``j`` changes according to the lower bits only.
   Width 2 (``E``, then the folded DFT), expansion ``P / n``.
+* *Skew convolution* (types 1, ``n = 2**k``, where ``P = 2(n -+ 1)`` is twice an odd
+  number): a half-sample extension of ``x`` to ``2n`` slots, one circulant of size
+  ``2n`` and the mirror fold; width 3, expansion 2 (:func:`_type1_twiddle`).
 * *Real part* (any other size, and the Hartley transform): ``A = c0 G W`` is one
   ``BB*`` (the folded DFT, or Bluestein's chirp-Toeplitz-chirp), and ``C = A +
   conj(A)`` by the sum rule: width 1, expansion ``2 L / n`` with ``L`` the size of
@@ -86,6 +89,8 @@ def trig_operator(kind, type_, n, row_scale, col_scale) -> KMatrix:
         else:  # type 3 = diag(r) C2^T diag(w q) = (diag(w q) C2 diag(r))^T
             tw = _makhoul_twiddle(n, cols, row_scale, sine=kind == "dst")
             tw = np.ascontiguousarray(tw[::-1, ::-1].swapaxes(-1, -2))
+    elif kind != "dht" and type_ == 1 and _is_pow2(n) and not _is_pow2(P):
+        tw = _type1_twiddle(kind, n, np.broadcast_to(row_scale, (n,)), cols)
     elif kind != "dht" and _is_pow2(P):
         tw = _extension_twiddle(P, n, KA, NA, c0, cols)
         tw = np.concatenate([tw, dft(P).twiddle])
@@ -225,4 +230,70 @@ def _extension_twiddle(P, n, KA, NA, c0, cols):
     _route_below_top(blocks[0], dest)
     d_in = _root(2 * np.arange(P, dtype=np.int64) * KA, P)
     _scale_rows(blocks[0, -1], P, 1, d_in)  # the last factor has stride 1
+    return blocks
+
+
+def _type1_twiddle(kind, n, rows, cols):
+    """``diag(rows) C diag(cols)`` for the unweighted DCT-I (``2 cos(pi j k/(n-1))``) or
+    DST-I (``2 sin(pi (j+1)(k+1)/(n+1))``), ``n = 2**k``: width 3, expansion 2.
+
+    With ``L = 2n``, ``theta = exp(1j*pi/L)``, ``Q`` half the transform's period
+    (``n - 1`` or ``n + 1``), ``chi(m) = exp(1j*pi*m**2/(2Q))`` and ``z`` the index shift
+    (0 or 1)::
+
+        y_j = e_j r_j + f_j r_{L-1-j},   r = Circ_L(c) u,
+        u_k = a_k x_k,  u_{L-1-k} = b_k x_k                      (k < n)
+
+    with ``a_k = cols_k chi(k+z) theta**k``, ``b_k = cols_k chi(k+z) theta**(n-1-k)``,
+    ``e_j = rows_j chi(j+z) theta**-j``, ``f_j = rows_j chi(j+z) theta**(j-n+1)`` and
+    ``c_m = theta**m p_m``, ``p`` negacyclic of period ``L`` whose even part carries the
+    Toeplitz term ``conj(chi)(j - k)`` and whose odd part the Hankel term
+    ``conj(chi)(j + k + 1 -+ 1)`` of ``2 cos = chi(j) chi(k) [conj chi(j-k) + conj chi(j+k)]``
+    (sine: with a minus sign and the shifted indices). The odd part is consistent with
+    the negacyclic period because ``conj(chi)`` is even with period ``2Q = L -+ 2``.
+    Entry ``(j, k)`` of the product is then ``chi(j+z) chi(k+z) [(p_t + p_-t) + i (p_s -
+    p_-s)]``, ``t = j - k``, ``s = j + k + 1`` -- the transform exactly; no real part is
+    taken, so the internal size stays ``L``. The errors do not grow with ``n`` (relative
+    Frobenius error below 1e-15 up to ``n = 4096``).
+
+    Blocks: the extension (one decreasing-stride butterfly: a copy at stride ``n``, then
+    the upper half reversed), identity, the circulant (one ``BB*``), identity, and the
+    fold (the transpose of an extension).
+    """
+    m = log2_exact(2 * n)
+    L = 2 * n
+    dct = kind == "dct"
+    Q, z = (n - 1, 0) if dct else (n + 1, 1)
+    k = np.arange(n, dtype=np.int64)
+
+    def chi(v):  # exp(1j*pi*v^2/(2Q)), the square reduced mod 4Q before the angle
+        v = np.asarray(v, dtype=np.int64)
+        return np.exp(1j * np.pi * ((v * v) % (4 * Q)) / (2 * Q))
+
+    def theta(v):  # exp(1j*pi*v/L), v reduced mod 2L
+        return np.exp(1j * np.pi * (np.asarray(v, dtype=np.int64) % (2 * L)) / L)
+
+    ck = chi(k + z)
+    a, b = cols * ck * theta(k), cols * ck * theta(n - 1 - k)
+    e, f = rows * ck * theta(-k), rows * ck * theta(k - n + 1)
+    t = np.arange(L, dtype=np.int64)
+    cb = lambda v: np.conj(chi(v))  # noqa: E731
+    even = (lambda v: cb(v) / 2) if dct else (lambda v: -0.5j * cb(v))
+    odd = (lambda v: -0.5j * cb(v - 1)) if dct else (lambda v: 0.5 * cb(v + 1))
+    pe = np.where(t < n, even(t), np.where(t == n, 0, -even(L - t)))
+    po = np.where(t >= 1, odd(t), 0)
+    lam = np.fft.fft(theta(t) * (pe + po))
+    fold = _half_sample_extension(m, e, f)[::-1, ::-1].swapaxes(-1, -2)
+    return np.concatenate([_half_sample_extension(m, a, b), circulant_twiddle(lam), fold])
+
+
+def _half_sample_extension(m, a, b):
+    """Blocks ``(E, I)`` of ``x -> u``, ``u_k = a_k x_k``, ``u_{L-1-k} = b_k x_k``
+    (``L = 2**m``, ``k < L/2``): a copy at stride ``L/2``, then the upper half reversed."""
+    L = 1 << m
+    blocks = identity_twiddle(2, m, np.complex128)
+    top = np.zeros((L // 2, 2, 2), dtype=np.complex128)  # pair k is (k, k + L/2)
+    top[:, 0, 0], top[:, 1, 0] = a, b
+    blocks[0, 0] = top
+    _route_below_top(blocks[0], _upper_negation(L, 1))
     return blocks

@@ -45,14 +45,17 @@ def trig_certificate(kind: str, type_: int, n: int) -> tuple[int, float]:
 
     The rows of the certificate table: Makhoul for types 2 and 3 at ``n = 2**k >= 4``;
     the symmetric extension when the DFT size ``P`` of the construction (``2n``;
-    ``2(n - 1)``, ``2(n + 1)`` for type 1) is a power of two; else a chirped block
-    and its conjugate, ``2 L / n`` with ``L`` the Bluestein size.
+    ``2(n - 1)``, ``2(n + 1)`` for type 1) is a power of two; type 1 at ``n = 2**k``:
+    extension, one circulant of size ``2n``, fold; else a chirped block and its
+    conjugate, ``2 L / n`` with ``L`` the Bluestein size.
     """
     if type_ in (2, 3) and n >= 4 and is_pow2(n):
         return 4, 1.0
     P = {("dct", 1): 2 * (n - 1), ("dst", 1): 2 * (n + 1)}.get((kind, type_), 2 * n)
     if P >= 2 and is_pow2(P):
         return 2, P / n
+    if type_ == 1 and is_pow2(n):
+        return 3, 2.0
     return 1, 2 * _bluestein_size(n) / n
 
 
