@@ -132,6 +132,20 @@ def test_row_chunked_dft_and_adjoint_equal_numpy_fft(chunks):
         assert _rel((F @ xd).compute(), (km.dft(n) @ xd).compute()) < 1e-14
 
 
+@pytest.mark.parametrize("slab", [1, 4, 64])
+def test_factors_applied_in_slabs(monkeypatch, slab):
+    """Slabs smaller than a factor's stride in the chunk (runs inside a group of pairs)
+    and larger (whole groups) give the whole-chunk result; several columns too."""
+    monkeypatch.setattr(fourstep, "SLAB_PAIRS", slab)
+    n = 1024
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((n, 2)) + 1j * rng.standard_normal((n, 2))
+    Xd = da.from_array(X, chunks=((128,) * 8, (2,)))
+    with dask.config.set(scheduler="synchronous"):
+        for G in (km.dft(n, "ortho", lazy=True), km.idft(n, lazy=True), km.hadamard(n, lazy=True)):
+            assert _rel((G @ Xd).compute(), G.materialize() @ X) < 1e-13
+
+
 def test_row_chunked_columns_and_single_precision():
     n = 1024
     rng = np.random.default_rng(2)
