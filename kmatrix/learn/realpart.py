@@ -30,7 +30,9 @@ __all__ = [
     "UNITARY_ITER",
     "STALL",
     "ATTEMPTS",
+    "STARTS",
     "WIDTH",
+    "dft_start",
 ]
 
 import itertools
@@ -56,6 +58,9 @@ UNITARY_ITER = 400
 # 2e-5 at iteration 100; stuck ones stay at 0.1-0.2 for 2000 iterations).
 STALL = ((100, 1e-2), (300, 1e-3))
 ATTEMPTS = 10
+# The starts of the attempts, in order: the DFT ("none": exactly; "out": its rows
+# times random unit phases; "both": rows and columns), then random unitary points.
+STARTS = ("none", "out")
 WIDTH = 1
 
 
@@ -113,6 +118,34 @@ def first_level_permutations(n: int) -> list[npt.NDArray[np.intp]]:
         logits[:3] = choice
         out.append(rp.indices(logits))
     return out
+
+
+def dft_start(n: int, rng: np.random.Generator, phases: str = "out") -> npt.NDArray[np.complex128]:
+    """Twiddle of the unitary DFT of size ``n`` (``km.dft(n, norm="ortho")``, width 1),
+    its rows (``phases="out"``) or rows and columns (``"both"``) times random unit phases.
+
+    A generic start for the real-part model: the real transforms of this model are
+    ``Re(D F E P)`` with ``F`` the DFT and ``D``, ``E`` diagonal, so from here the fit
+    only has to learn diagonals.
+
+    Examples
+    --------
+    >>> import numpy as np, kmatrix as km
+    >>> tw = dft_start(8, np.random.default_rng(0))
+    >>> A = km.KMatrix(tw).toarray(); F = np.fft.fft(np.eye(8), norm="ortho", axis=0)
+    >>> bool(np.allclose(np.abs(A), np.abs(F))), bool(np.allclose(A.conj().T @ A, np.eye(8)))
+    (True, True)
+    """
+    from ..constructors.fourier import dft
+
+    tw = np.array(dft(n, norm="ortho").twiddle, dtype=np.complex128)
+    # Each row of each 2x2 of the last factor is one output row, each column of the
+    # first factor's 2x2s one input column: unit phases there are diagonal unitaries.
+    if phases in ("out", "both"):
+        tw[-1, -1] *= np.exp(2j * np.pi * rng.random(tw.shape[2:4]))[..., None]
+    if phases == "both":
+        tw[0, 0] *= np.exp(2j * np.pi * rng.random((tw.shape[2], 2)))[..., None, :]
+    return tw
 
 
 def real_kmatrix(twiddle: npt.NDArray, shape: tuple[int, int]) -> KMatrix:
@@ -203,7 +236,11 @@ def fit_real_part(
         tries = []
         for p in first_level_permutations(n):
             obj = RealPartObjective(uparam, X[p], Y / scale)
-            theta, rel = stage(obj, uparam.initial("ortho", rng), min(SEARCH_ITER, max_iter))
+            if attempt < len(STARTS):
+                theta0 = uparam.from_twiddle(dft_start(n, rng, STARTS[attempt]))
+            else:
+                theta0 = uparam.initial("ortho", rng)
+            theta, rel = stage(obj, theta0, min(SEARCH_ITER, max_iter))
             tries.append((rel, p, theta, obj))
             if rel <= tol or state["stop"]:
                 break
