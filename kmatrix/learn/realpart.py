@@ -17,6 +17,19 @@ The input permutation is searched over the first level of the recursive family
 (:mod:`kmatrix.learn.permutations`; its deeper levels the identity): each of the 8
 hard choices gets a short unitary fit (the target scaled so that a unitary ``K``
 can match it), the best is continued, then polished in the free parametrization.
+
+The unitary fits start from a fixed menu of generic starts, the same for every
+target, tried in order until one reaches the tolerance (:data:`STARTS`, then random):
+
+1. the *DFT start*: ``K`` is the unitary DFT ``km.dft(n, norm="ortho")``
+   (:func:`dft_start`). The DCT-II, the DST-II and the Hartley transform are
+   ``Re(D F E P)`` with ``F`` the DFT, ``D`` and ``E`` diagonal and ``P`` a
+   first-level permutation (Makhoul's for the DCT-II; ``D = (1 + i) I``, ``E = I``,
+   ``P = I`` for the Hartley transform), so from here the fit only has to learn the
+   diagonals and pick the permutation; from random unitary starts the same fits stall
+   in local minima at sizes 256 and above;
+2. the DFT with its rows times random unit phases;
+3. random unitary points (:data:`ATTEMPTS` attempts in all).
 """
 
 from __future__ import annotations
@@ -192,8 +205,9 @@ def fit_real_part(
     ``X`` is real ``(n, k)`` with ``n`` a power of two, ``Y`` real ``(rows, k)``.
     Every attempt searches ``p`` (8 short unitary fits), continues the best unitary
     fit, and polishes it in the free parametrization (up to ``max_iter`` iterations,
-    abandoned as stalled by :data:`STALL`); up to ``attempts`` attempts from new
-    random starts, until one reaches ``tol``. ``after_iteration(iteration,
+    abandoned as stalled by :data:`STALL`); up to ``attempts`` attempts, until one
+    reaches ``tol``: the first ones from the DFT starts of :data:`STARTS`
+    (:func:`dft_start`), the others from random unitary starts. ``after_iteration(iteration,
     twiddle, rel_error)`` runs after every L-BFGS iteration (all stages counted) and stops the
     fit by returning True.
 
