@@ -142,6 +142,11 @@ def test_dft_start_is_the_dft_between_unit_diagonals(phases):
         np.testing.assert_allclose(E, 1, atol=1e-12)
 
 
+def test_dft_start_bad_phases():
+    with pytest.raises(ValueError, match="phases must be one of"):
+        dft_start(8, np.random.default_rng(0), "rows")
+
+
 def _real_transform(name, n):
     eye = np.eye(n)
     if name == "dct2":

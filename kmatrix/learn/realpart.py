@@ -57,6 +57,7 @@ import numpy.typing as npt
 
 from .._operator import KMatrix
 from ..backends.cpu.vjp import twiddle_vjp
+from .checks import check_dft_phases
 from .optimize import run_lbfgs
 from .parametrizations import make_parametrization
 from .permutations import RecursivePermutation
@@ -141,9 +142,12 @@ def first_level_permutations(n: int) -> list[npt.NDArray[np.intp]]:
     return out
 
 
-def dft_start(n: int, rng: np.random.Generator, phases: str = "out") -> npt.NDArray[np.complex128]:
+def dft_start(
+    n: int, rng: np.random.Generator | None, phases: str = "out"
+) -> npt.NDArray[np.complex128]:
     """Twiddle of the unitary DFT of size ``n`` (``km.dft(n, norm="ortho")``, width 1),
-    its rows (``phases="out"``) or rows and columns (``"both"``) times random unit phases.
+    as it is (``phases="none"``; ``rng`` unused) or with its rows (``"out"``) or rows and
+    columns (``"both"``) times random unit phases drawn from ``rng``.
 
     A generic start for the real-part model: the real transforms of this model are
     ``Re(D F E P)`` with ``F`` the DFT and ``D``, ``E`` diagonal, so from here the fit
@@ -159,6 +163,7 @@ def dft_start(n: int, rng: np.random.Generator, phases: str = "out") -> npt.NDAr
     """
     from ..constructors.fourier import dft
 
+    check_dft_phases(phases)
     tw = np.array(dft(n, norm="ortho").twiddle, dtype=np.complex128)
     # Each row of each 2x2 of the last factor is one output row, each column of the
     # first factor's 2x2s one input column: unit phases there are diagonal unitaries.
