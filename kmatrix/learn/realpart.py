@@ -78,7 +78,7 @@ STALL = ((100, 1e-2), (300, 1e-3))
 ATTEMPTS = 4
 # The DFT starts of the first attempts (dft_start's phases: "none" for the DFT itself,
 # "out" for its rows times random unit phases). From the DFT itself the real-part
-# model recovered the DCT-II, DST-II and Hartley transform of sizes 64 to 512 in its
+# model recovered the DCT-II, DST-II and Hartley transform of sizes 32 to 1024 in its
 # first attempt; from the DFT with random row phases, the DCT-II and DST-II of size
 # 64 in 3 of 4 seeds, with random row and column phases in 3 of 6; from random
 # unitary starts, the DST-II of size 256 in 0 of 2 seeds (10 attempts each).
