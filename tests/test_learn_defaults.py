@@ -99,6 +99,20 @@ def test_orthogonal_from_twiddle_inverts_twiddle_and_projects(m, width, seed):
     np.testing.assert_array_equal(np.sign(det(back)), np.sign(det(tw)))
 
 
+@given(st.integers(1, 4), st.integers(1, 2), st.integers(0, 2**31))
+@settings(max_examples=25, deadline=None)
+def test_unitary_from_twiddle_inverts_twiddle_and_projects(m, width, seed):
+    rng = np.random.default_rng(seed)
+    param = make_parametrization("orthogonal", 2 * width, m, True)
+    tw = param.twiddle(param.initial("ortho", rng))
+    np.testing.assert_allclose(param.twiddle(param.from_twiddle(tw)), tw, atol=1e-12)
+    # Any block goes to its polar factor: the nearest unitary 2x2.
+    noisy = tw + 0.3 * (rng.standard_normal(tw.shape) + 1j * rng.standard_normal(tw.shape))
+    back = param.twiddle(param.from_twiddle(noisy))
+    u, _, vh = np.linalg.svd(noisy)
+    np.testing.assert_allclose(back, u @ vh, atol=1e-12)
+
+
 def test_orthogonal_scale_detects_orthogonal_data():
     rng = np.random.default_rng(0)
     Q = km.random(16, rng=1).toarray()

@@ -8,7 +8,7 @@ import scipy.linalg
 import kmatrix as km
 from kmatrix.learn.parametrizations import make_parametrization
 from kmatrix.learn.realpart import (
-    RealPartObjective, first_level_permutations, real_kmatrix,
+    RealPartObjective, dft_start, first_level_permutations, fit_real_part, real_kmatrix,
 )
 
 
@@ -123,3 +123,63 @@ def test_model_bad_arguments():
         km.fit(np.eye(6), model="real part")
     with pytest.raises(ValueError, match="square power-of-two"):
         km.fit(np.eye(8), model="real part", parametrization="orthogonal")
+
+
+@pytest.mark.parametrize("phases", ["none", "out", "both"])
+def test_dft_start_is_the_dft_between_unit_diagonals(phases):
+    n = 16
+    A = km.KMatrix(dft_start(n, np.random.default_rng(3), phases)).toarray()
+    F = np.fft.fft(np.eye(n), norm="ortho", axis=0)
+    if phases == "none":
+        np.testing.assert_allclose(A, F, atol=1e-14)
+    # A = D F E with unit diagonals D (rows) and E (columns, identity unless "both")
+    E = A[0] / F[0] * np.conj(A[0, 0] / F[0, 0])
+    D = A[:, 0] / (F[:, 0] * E[0])
+    np.testing.assert_allclose(np.abs(D), 1, atol=1e-12)
+    np.testing.assert_allclose(np.abs(E), 1, atol=1e-12)
+    np.testing.assert_allclose(A, D[:, None] * F * E[None, :], atol=1e-12)
+    if phases != "both":
+        np.testing.assert_allclose(E, 1, atol=1e-12)
+
+
+def test_dft_start_bad_phases():
+    with pytest.raises(ValueError, match="phases must be one of"):
+        dft_start(8, np.random.default_rng(0), "rows")
+
+
+def _real_transform(name, n):
+    eye = np.eye(n)
+    if name == "dct2":
+        return scipy.fft.dct(eye, type=2, norm="ortho", axis=0)
+    if name == "dst2":
+        return scipy.fft.dst(eye, type=2, norm="ortho", axis=0)
+    F = np.fft.fft(eye, norm="ortho", axis=0)
+    return F.real - F.imag
+
+
+@pytest.mark.parametrize("name", ["dct2", "dst2", "hartley"])
+def test_dft_start_alone_recovers_real_transforms_exactly(name):
+    n = 32
+    T = _real_transform(name, n)
+    # One attempt: the unitary fits all start at the DFT itself.
+    tw, p, history, msg = fit_real_part(
+        np.eye(n), T, tol=1e-9, max_iter=1000, rng=np.random.default_rng(0), attempts=1
+    )
+    assert msg.startswith("real part (1 attempt;") and history[-1] <= 1e-9
+    R = real_kmatrix(tw, (n, n)) @ km.permutation(p)
+    assert R.dtype == np.float64
+    dense = R.toarray()
+    assert dense.dtype == np.float64
+    assert np.linalg.norm(dense - T) <= 1e-6 * np.linalg.norm(T)
+
+
+def test_real_part_model_does_not_claim_a_gaussian_matrix():
+    n = 16
+    T = np.random.default_rng(5).standard_normal((n, n))
+    # The DFT start does not bring an unstructured target near it.
+    tw, p, history, msg = fit_real_part(
+        np.eye(n), T, tol=1e-6, max_iter=100, rng=np.random.default_rng(0), attempts=1
+    )
+    R = (real_kmatrix(tw, (n, n)) @ km.permutation(p)).toarray()
+    assert np.linalg.norm(R - T) > 1e-3 * np.linalg.norm(T)
+    assert min(history) > 1e-3 and msg.startswith("real part (1 attempt;")

@@ -12,6 +12,8 @@ __all__ = [
     "check_permutation_option",
     "MODELS",
     "check_model_option",
+    "DFT_PHASES",
+    "check_dft_phases",
     "check_data_source",
     "check_fit_options",
     "check_in_memory",
@@ -24,6 +26,7 @@ from .._checks import check_real, check_size, is_dask_array
 METHODS = ("lbfgs", "adam")
 PERMUTATIONS = ("auto", "learn", None)
 MODELS = ("auto", "plain", "real part")
+DFT_PHASES = ("none", "out", "both")
 
 
 def positive_int(v: Any, name: str, minimum: int = 1) -> int:
@@ -46,6 +49,12 @@ def check_model_option(model: Any) -> None:
     """``model`` is one of :data:`MODELS`."""
     if not isinstance(model, str) or model not in MODELS:
         raise ValueError(f"model must be one of {MODELS}; got {model!r}")
+
+
+def check_dft_phases(phases: Any) -> None:
+    """``phases`` of a DFT start is one of :data:`DFT_PHASES`."""
+    if not isinstance(phases, str) or phases not in DFT_PHASES:
+        raise ValueError(f"phases must be one of {DFT_PHASES}; got {phases!r}")
 
 
 def check_data_source(target: Any, X: Any, Y: Any) -> None:

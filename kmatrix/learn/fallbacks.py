@@ -8,7 +8,9 @@
    learns a spectrum: circulant targets (circular convolutions) converge in a few
    iterations; an attempt above :data:`FOURIER_STALL` is abandoned at once;
 2. for real data, the *real-part model* (:func:`real_part_attempt`,
-   :mod:`kmatrix.learn.realpart`): the DCT, DST and Hartley transforms;
+   :mod:`kmatrix.learn.realpart`): the DCT, DST and Hartley transforms; its unitary
+   fits start at the DFT first (the *DFT start*, then the DFT with random row phases),
+   then at random unitary points;
 3. with ``permutation="auto"``, the learned input permutation (sizes up to
    :data:`LEARN_MAX_SIZE`, after a plain fit above ``max(tol, LEARN_ABOVE)``).
 

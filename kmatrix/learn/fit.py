@@ -150,9 +150,11 @@ def fit(
         ``parametrization="free"`` and ``method="lbfgs"``, also a fit from the
         *Fourier start* (the identity as ``F^-1 F``: it finds circulants, i.e. circular
         convolutions, in a few iterations, and is abandoned after 30 iterations
-        otherwise), then for real data the real-part model (at most 10 attempts of at
-        most ``8 * 60 + 400 + max_iter`` iterations each; seconds at size 64, a minute
-        at size 256), then the learned permutation of ``permutation="auto"`` (after a
+        otherwise), then for real data the real-part model (at most 4 attempts: two
+        from the *DFT start*, ``K`` the DFT, exactly and with random row phases, of at
+        most ``8 * 20 + 400 + max_iter`` iterations each, two from random unitary
+        starts, of at most ``8 * 60 + 400 + max_iter``), then the learned permutation
+        of ``permutation="auto"`` (after a
         plain fit above ``max(tol, 1e-3)``); the best result is returned,
         ``FitResult.model`` says which.
 

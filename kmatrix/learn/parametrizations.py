@@ -159,15 +159,25 @@ class Orthogonal(_Base):
         return theta
 
     def from_twiddle(self, tw: npt.NDArray) -> npt.NDArray[np.float64]:
-        """Parameters of the orthogonal twiddle nearest to the real ``tw`` block by block.
+        """Parameters of the orthogonal (unitary) twiddle nearest to ``tw`` block by block.
 
-        A block of non-negative determinant goes to the nearest rotation (angle
+        Real: a block of non-negative determinant goes to the nearest rotation (angle
         ``atan2(t10 - t01, t00 + t11)``), any other to the nearest reflection
         (``atan2(t10 + t01, t00 - t11)``): the Frobenius-nearest element of each
-        component of ``O(2)``. Real parametrization only.
+        component of ``O(2)``. Complex: the unitary factor of each block's polar
+        decomposition (its Frobenius-nearest unitary), written in the angles
+        ``(theta, alpha, beta, phi)``.
+
+        Examples
+        --------
+        >>> import kmatrix as km
+        >>> p = make_parametrization("orthogonal", 2, 3, True)
+        >>> tw = km.dft(8, norm="ortho").twiddle             # unitary blocks
+        >>> bool(np.allclose(p.twiddle(p.from_twiddle(tw)), tw))
+        True
         """
         if self.complex:
-            raise ValueError("from_twiddle projects real twiddles; this parametrization is complex")
+            return self._from_unitary(np.asarray(tw, dtype=np.complex128).reshape(self.tw_shape))
         t = np.asarray(tw, dtype=np.float64).reshape(self.tw_shape)
         t00, t01, t10, t11 = t[..., 0, 0], t[..., 0, 1], t[..., 1, 0], t[..., 1, 1]
         reflect = t00 * t11 - t01 * t10 < 0
@@ -176,6 +186,21 @@ class Orthogonal(_Base):
             reflect, np.arctan2(t10 + t01, t00 - t11), np.arctan2(t10 - t01, t00 + t11)
         )
         theta[..., 1] = np.where(reflect, -1.0, 1.0)
+        return theta.ravel()
+
+    def _from_unitary(self, t):
+        u, _, vh = np.linalg.svd(t)
+        t = u @ vh  # polar factor: the nearest unitary block
+        # t = e^{i phi} [[e^{i alpha} c, e^{i beta} s], [-e^{-i beta} s, e^{-i alpha} c]]
+        # has determinant e^{2 i phi}; either square root of it serves (a shift of phi
+        # by pi is undone by alpha and beta shifted by pi).
+        phi = 0.5 * np.angle(t[..., 0, 0] * t[..., 1, 1] - t[..., 0, 1] * t[..., 1, 0])
+        v = t * np.exp(-1j * phi)[..., None, None]
+        theta = np.empty(self.param_shape)
+        theta[..., 0] = np.arctan2(np.abs(v[..., 0, 1]), np.abs(v[..., 0, 0]))
+        theta[..., 1] = np.angle(v[..., 0, 0])
+        theta[..., 2] = np.angle(v[..., 0, 1])
+        theta[..., 3] = phi
         return theta.ravel()
 
     def _parts(self, theta):
