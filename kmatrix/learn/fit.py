@@ -245,9 +245,20 @@ def _auto(target, X, Y, rng, restarts, t_start, opts, permutation, model):
     """The plain fit, then (if it stopped above ``max(tol, RETRY_ABOVE)`` on a square
     power-of-two problem) the attempts of ``model="auto"`` and (above ``max(tol,
     LEARN_ABOVE)``) ``permutation="auto"``; the best result is returned."""
-    res = fit(target, X=X, Y=Y, rng=rng, permutation=None, restarts=restarts, model="plain",
-              **opts)
     n = _square_pow2(target, X, Y, opts)
+    if (restarts is None or restarts == 1) and model == "auto" and n and (
+        opts["method"] == "lbfgs" and opts["parametrization"] == "free"
+    ):
+        # Further models follow a plain fit that stalls: for real data (the real-part
+        # model's) its orthogonal start gives up early rather than run every stage to
+        # max_iter.
+        init = opts["init"]
+        auto = init is None or (isinstance(init, str) and init == "auto")
+        res = fit_once(target, X, Y, rng=rng, t_start=t_start, give_up=True,
+                       **dict(opts, init="auto" if auto else init))
+    else:
+        res = fit(target, X=X, Y=Y, rng=rng, permutation=None, restarts=restarts,
+                  model="plain", **opts)
     if (
         res.rel_error <= max(opts["tol"], RETRY_ABOVE)
         or not n
