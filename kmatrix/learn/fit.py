@@ -14,13 +14,17 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
+import numpy as np
 import numpy.typing as npt
 from scipy.sparse.linalg import LinearOperator
 
 from .._checks import is_dask_array
 from .._layout import internal_size_for
 from .._operator import KMatrix
-from .checks import check_model_option, check_permutation_option, positive_int
+from .checks import (
+    check_data_source, check_fit_options, check_model_option, check_permutation_option,
+    positive_int,
+)
 from .fallbacks import LEARN_MAX_SIZE, fourier_attempt, real_part_attempt
 from .restarts import restarted
 from .result import FitResult
@@ -220,9 +224,12 @@ def fit(
 def _square_pow2(target, X, Y, opts):
     """``n`` when the problem is ``n x n`` with ``n`` a power of two (no padding), else 0."""
     if target is not None:
-        rows, cols = target.shape
+        shape = target.shape if hasattr(target, "shape") else np.shape(target)
     else:
-        rows, cols = len(Y), len(X)
+        shape = (len(Y), len(X))
+    if len(shape) != 2:  # the fit itself says what it needs
+        return 0
+    rows, cols = shape
     if rows != cols or cols & (cols - 1) or cols < 2:
         return 0
     return cols if internal_size_for(rows, cols, opts["expansion"]) == cols else 0
@@ -245,6 +252,11 @@ def _auto(target, X, Y, rng, restarts, t_start, opts, permutation, model):
     """The plain fit, then (if it stopped above ``max(tol, RETRY_ABOVE)`` on a square
     power-of-two problem) the attempts of ``model="auto"`` and (above ``max(tol,
     LEARN_ABOVE)``) ``permutation="auto"``; the best result is returned."""
+    # Bad arguments fail here as in a single fit, before the problem's shape is read.
+    check_data_source(target, X, Y)
+    check_fit_options(**{k: opts[k] for k in (
+        "width", "max_iter", "tol", "lr", "expansion", "method", "batch_size", "callback",
+        "relax")})
     n = _square_pow2(target, X, Y, opts)
     if (restarts is None or restarts == 1) and model == "auto" and n and (
         opts["method"] == "lbfgs" and opts["parametrization"] == "free"
