@@ -160,7 +160,12 @@ def fit(
         starts, of at most ``8 * 60 + 400 + max_iter``), then the learned permutation
         of ``permutation="auto"`` (after a
         plain fit above ``max(tol, 1e-3)``); the best result is returned,
-        ``FitResult.model`` says which.
+        ``FitResult.model`` says which. With real data (and no ``restarts``), where
+        the real-part model follows, the plain fit's orthogonal start gives up early:
+        every unitary start above relative error 0.2 after 100 iterations (or above
+        the usual 0.1 after 200, 0.02 after 400) is abandoned, the last one too, and
+        a real or free polish above ``1e-2`` after 100 iterations ends the plain fit
+        (the DCT-II of size 128 with width 2: 1100 iterations instead of 5800).
 
     Returns
     -------
