@@ -103,7 +103,8 @@ def orthogonal_start(
        one ``BB*`` if a narrow start won, then with all blocks if still above).
 
     With ``give_up`` and real data, every unitary start is abandoned by
-    :data:`GIVE_UP_STALL` and each polish by :data:`POLISH_STALL` (a stalled polish ends the fit).
+    :data:`GIVE_UP_STALL` and each polish by :data:`POLISH_STALL` (a stalled polish
+    ends the fit).
 
     Returns ``(message, free parameters)``. Used by :func:`~kmatrix.learn.fit` with
     ``init="auto"``, e.g. ``km.fit(scipy.linalg.hadamard(16))``.
@@ -128,7 +129,7 @@ def orthogonal_start(
         run.why = None
         theta, msg = run(
             uparam, obj, uparam.initial("ortho", rng), goal=goal, scale=c,
-            stall=GIVE_UP_STALL if give_up else STALL if attempt < UNITARY_TRIES - 1 else None,
+            stall=GIVE_UP_STALL if give_up else (STALL if attempt < UNITARY_TRIES - 1 else None),
             memory=ORTHOGONAL_MEMORY,
         )
         rel = obj.rel_error(theta)
