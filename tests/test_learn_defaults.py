@@ -198,3 +198,13 @@ def test_learned_permutation_keeps_the_target_dtype(dtype):
     # max_iter=0 asks for no optimization: no second attempt either.
     res = km.fit(T, max_iter=0, rng=0)
     assert res.kmatrix.dtype == dtype and res.permutation is None
+
+
+def test_default_fit_takes_a_nested_list():
+    # An array_like target, not only an ndarray or an operator.
+    T = scipy.linalg.hadamard(8).tolist()
+    res = km.fit(T, rng=0)
+    assert res.converged
+    np.testing.assert_allclose(res.kmatrix.toarray(), np.array(T), atol=1e-5)
+    with pytest.raises(ValueError, match="2-D"):
+        km.fit([1.0, 2.0], rng=0)

@@ -97,6 +97,19 @@ def test_default_fit_finds_the_dst_through_the_real_part():
     assert res.model == "plain" and not res.converged
 
 
+def test_default_fit_gives_up_a_stalled_plain_fit_early():
+    # The plain fit of the DCT-II of size 32 with width 2 stalls (4165 iterations with
+    # model="plain"); before the real-part model, the default gives it up early.
+    T = scipy.fft.dct(np.eye(32), type=2, norm="ortho", axis=0)
+    its = []
+    res = km.fit(T, width=2, rng=0, callback=lambda it, K, rel: its.append(it))
+    # The plain fit's iterations count up; the next attempt counts from 1 again.
+    plain = next(i for i in range(1, len(its)) if its[i] <= its[i - 1])
+    assert plain <= 1500
+    assert res.converged and res.model == "real part"
+    _check_exact(res, T)
+
+
 @pytest.mark.parametrize("n", [16, 32])
 def test_default_fit_finds_circular_convolution(n):
     h = np.random.default_rng(4).standard_normal(n)

@@ -14,13 +14,17 @@ import time
 from dataclasses import replace
 from typing import Any, Callable
 
+import numpy as np
 import numpy.typing as npt
 from scipy.sparse.linalg import LinearOperator
 
 from .._checks import is_dask_array
 from .._layout import internal_size_for
 from .._operator import KMatrix
-from .checks import check_model_option, check_permutation_option, positive_int
+from .checks import (
+    check_data_source, check_fit_options, check_model_option, check_permutation_option,
+    positive_int,
+)
 from .fallbacks import LEARN_MAX_SIZE, fourier_attempt, real_part_attempt
 from .restarts import restarted
 from .result import FitResult
@@ -156,7 +160,12 @@ def fit(
         starts, of at most ``8 * 60 + 400 + max_iter``), then the learned permutation
         of ``permutation="auto"`` (after a
         plain fit above ``max(tol, 1e-3)``); the best result is returned,
-        ``FitResult.model`` says which.
+        ``FitResult.model`` says which. With real data (and no ``restarts``), where
+        the real-part model follows, the plain fit's orthogonal start gives up early:
+        every unitary start above relative error 0.2 after 100 iterations (or above
+        the usual 0.1 after 200, 0.02 after 400) is abandoned, the last one too, and
+        a real or free polish above ``1e-2`` after 100 iterations ends the plain fit
+        (the DCT-II of size 128 with width 2: 1100 iterations instead of 5800).
 
     Returns
     -------
@@ -220,9 +229,12 @@ def fit(
 def _square_pow2(target, X, Y, opts):
     """``n`` when the problem is ``n x n`` with ``n`` a power of two (no padding), else 0."""
     if target is not None:
-        rows, cols = target.shape
+        shape = target.shape if hasattr(target, "shape") else np.shape(target)
     else:
-        rows, cols = len(Y), len(X)
+        shape = (len(Y), len(X))
+    if len(shape) != 2:  # the fit itself says what it needs
+        return 0
+    rows, cols = shape
     if rows != cols or cols & (cols - 1) or cols < 2:
         return 0
     return cols if internal_size_for(rows, cols, opts["expansion"]) == cols else 0
@@ -245,9 +257,25 @@ def _auto(target, X, Y, rng, restarts, t_start, opts, permutation, model):
     """The plain fit, then (if it stopped above ``max(tol, RETRY_ABOVE)`` on a square
     power-of-two problem) the attempts of ``model="auto"`` and (above ``max(tol,
     LEARN_ABOVE)``) ``permutation="auto"``; the best result is returned."""
-    res = fit(target, X=X, Y=Y, rng=rng, permutation=None, restarts=restarts, model="plain",
-              **opts)
+    # Bad arguments fail here as in a single fit, before the problem's shape is read.
+    check_data_source(target, X, Y)
+    check_fit_options(**{k: opts[k] for k in (
+        "width", "max_iter", "tol", "lr", "expansion", "method", "batch_size", "callback",
+        "relax")})
     n = _square_pow2(target, X, Y, opts)
+    if (restarts is None or restarts == 1) and model == "auto" and n and (
+        opts["method"] == "lbfgs" and opts["parametrization"] == "free"
+    ):
+        # Further models follow a plain fit that stalls: for real data (the real-part
+        # model's) its orthogonal start gives up early rather than run every stage to
+        # max_iter.
+        init = opts["init"]
+        auto = init is None or (isinstance(init, str) and init == "auto")
+        res = fit_once(target, X, Y, rng=rng, t_start=t_start, give_up=True,
+                       **dict(opts, init="auto" if auto else init))
+    else:
+        res = fit(target, X=X, Y=Y, rng=rng, permutation=None, restarts=restarts,
+                  model="plain", **opts)
     if (
         res.rel_error <= max(opts["tol"], RETRY_ABOVE)
         or not n

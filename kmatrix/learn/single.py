@@ -49,9 +49,12 @@ def fit_once(
     lr: float,
     batch_size: int | None,
     relax: Any,
+    give_up: bool = False,
 ) -> FitResult:
     """A single fit with :func:`~kmatrix.learn.fit`'s arguments (``init`` already
-    resolved from None to ``"auto"``).
+    resolved from None to ``"auto"``); ``give_up`` abandons an orthogonal start that
+    stalls early (see :func:`~kmatrix.learn.starts.orthogonal_start`), for a caller
+    with further models to try.
 
     Examples
     --------
@@ -146,7 +149,9 @@ def fit_once(
     )
     try:
         if orth_scale is not None:
-            stages, theta = orthogonal_start(run, param, Xd, Yd, orth_scale, compute, tol, rng)
+            stages, theta = orthogonal_start(
+                run, param, Xd, Yd, orth_scale, compute, tol, rng, give_up=give_up
+            )
             msg = ""
         elif relaxed:
             stages, theta, msg = _relaxed(run, param, Xd, Yd, init, rng)

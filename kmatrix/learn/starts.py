@@ -10,6 +10,8 @@ from __future__ import annotations
 __all__ = [
     "REALIFY_AT",
     "STALL",
+    "GIVE_UP_STALL",
+    "POLISH_STALL",
     "UNITARY_TRIES",
     "ORTHOGONAL_MEMORY",
     "orthogonal_start",
@@ -41,6 +43,17 @@ REALIFY_AT = 1e-3
 # most UNITARY_TRIES times in all.
 STALL = ((200, 0.1), (400, 0.02))
 UNITARY_TRIES = 10
+# With give_up (fit's model="auto" on real data, where the real-part model follows
+# a plain fit that stalls), every unitary start, the last one too, is abandoned by
+# GIVE_UP_STALL: converging starts are at most at 0.04 after 100 iterations, the
+# starts on the DCT-II, DST-II and Hartley transforms of size 32-128 with width 2 at
+# 0.3-0.95 (measured: width-1 teachers of size 64-256, the DFT and Hadamard of size
+# 128-256). A polish stage above 1e-2 after 100 iterations ends the plain fit: those
+# of converging fits start near REALIFY_AT (the Hadamard of size 256 with width 2:
+# at 0.26, and below 1e-4 after 50 iterations), those of stalled ones at 0.3-0.8 and
+# spend 1000 iterations each to end at 0.2-0.6.
+GIVE_UP_STALL = ((100, 0.2),) + STALL
+POLISH_STALL = ((100, 1e-2),)
 # L-BFGS correction pairs of the unitary stage and of the real orthogonal polish (a few
 # angles per block: cheap); their convergence is linear and slow near 1e-6 with the
 # default 20 (the real polish at size 256; the DFT of size 64 with width 2 stopped at
@@ -72,6 +85,7 @@ def orthogonal_start(
     compute: np.dtype,
     tol: float,
     rng: np.random.Generator,
+    give_up: bool = False,
 ) -> tuple[str, npt.NDArray[np.float64]]:
     """The stages of a free fit to data ``Y = c Q X`` with ``Q`` orthogonal/unitary.
 
@@ -88,6 +102,10 @@ def orthogonal_start(
        parametrization only if the earlier stages stopped above ``tol`` (first with
        one ``BB*`` if a narrow start won, then with all blocks if still above).
 
+    With ``give_up`` and real data, every unitary start is abandoned by
+    :data:`GIVE_UP_STALL` and each polish by :data:`POLISH_STALL` (a stalled polish
+    ends the fit).
+
     Returns ``(message, free parameters)``. Used by :func:`~kmatrix.learn.fit` with
     ``init="auto"``, e.g. ``km.fit(scipy.linalg.hadamard(16))``.
     """
@@ -102,6 +120,8 @@ def orthogonal_start(
         return uobj[blocks]
 
     goal = tol if compute.kind == "c" else max(tol, REALIFY_AT)
+    # Complex data have no real-part model to hand over to.
+    give_up = give_up and compute.kind == "f"
     best = None
     for attempt in range(UNITARY_TRIES):
         blocks = 2 if narrow_attempt(nblocks, attempt) else nblocks
@@ -109,7 +129,7 @@ def orthogonal_start(
         run.why = None
         theta, msg = run(
             uparam, obj, uparam.initial("ortho", rng), goal=goal, scale=c,
-            stall=STALL if attempt < UNITARY_TRIES - 1 else None,
+            stall=GIVE_UP_STALL if give_up else (STALL if attempt < UNITARY_TRIES - 1 else None),
             memory=ORTHOGONAL_MEMORY,
         )
         rel = obj.rel_error(theta)
@@ -126,6 +146,7 @@ def orthogonal_start(
     stopped = run.why is not None and not run.why.startswith(("relative", "stalled"))
     if run.why is not None and run.why.startswith("stalled"):
         run.why = None
+    polish = POLISH_STALL if give_up else None
     if compute.kind == "f" and not stopped:
         # A narrow start is polished narrow too: with its identity blocks free, the
         # real polish of the Hadamard matrix of size 64 with width 2 stopped at 2.8e-6.
@@ -133,7 +154,7 @@ def orthogonal_start(
         run.why = None
         theta, msg = run(
             oparam, Objective(oparam, X, Yo), oparam.from_twiddle(realify(tw)), scale=c,
-            memory=ORTHOGONAL_MEMORY,
+            stall=polish, memory=ORTHOGONAL_MEMORY,
         )
         stages += f"; orthogonal stage: {msg}"
         tw = oparam.twiddle(theta)
@@ -144,12 +165,13 @@ def orthogonal_start(
         # the Hadamard matrix of size 256 with width 2 stopped at 7.8e-6 after 1000
         # iterations; narrow, it converges in a few), and wide only if it stalls.
         narrow = make_parametrization("free", blocks, m, param.complex)
-        theta, msg = run(narrow, Objective(narrow, X, Y), narrow.to_params(scaled(tw, c)))
+        theta, msg = run(narrow, Objective(narrow, X, Y), narrow.to_params(scaled(tw, c)),
+                         stall=polish)
         stages += f"; free stage (width 1): {msg}"
         tw, c = narrow.twiddle(theta), 1.0
     theta = param.to_params(scaled(identity_padded(tw, nblocks), c))
     if run.why is None:
-        theta, msg = run(param, Objective(param, X, Y), theta)
+        theta, msg = run(param, Objective(param, X, Y), theta, stall=polish)
         stages += f"; free stage: {msg}"
     return stages, theta
 
