@@ -18,9 +18,11 @@ targets and the learned permutation) and ``real-part`` (``model="real part"``: t
 real-part model alone; ``--width`` does not apply). Each run records which attempt
 won. The JSON file is rewritten after every row, so a long run keeps what it measured.
 
-Usage (run in parts and merge the JSON files)::
+Usage (run in parts, then merge the JSON files into one table)::
 
     python benchmarks/learn_recovery.py --transforms dft,hadamard --sizes 8,16 --seeds 3
+    python benchmarks/learn_recovery.py --sizes 8..256 --seeds 3..9 --json part2.json
+    python benchmarks/learn_recovery.py --merge part1.json part2.json --json table.json
     python benchmarks/learn_recovery.py --sizes 8..1024 --seeds 10 --json out.json
     python benchmarks/learn_recovery.py --transforms teacher --sizes 32..256 --mode auto
     python benchmarks/learn_recovery.py --transforms dft,dct2,dst2,hadamard,hartley,conv \
@@ -93,6 +95,50 @@ def parse_sizes(text):
     return [int(v) for v in text.split(",")]
 
 
+def parse_seeds(text):
+    """'10' (seeds 0..9), '3..9' (inclusive) or '0,4,7'."""
+    if ".." in text:
+        lo, hi = (int(v) for v in text.split(".."))
+        seeds = list(range(lo, hi + 1))
+    elif "," in text:
+        seeds = [int(v) for v in text.split(",")]
+    else:
+        seeds = list(range(int(text)))
+    if not seeds or min(seeds) < 0 or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds must name distinct non-negative seeds; got {text!r}")
+    return seeds
+
+
+def summarize(name, n, mode, width, runs):
+    runs = sorted(runs, key=lambda r: r["seed"])
+    return {
+        "transform": name, "n": n, "mode": mode, "width": width, "seeds": len(runs),
+        "success": int(sum(r["success"] for r in runs)),
+        "median_rel_error": float(np.median([r["rel_error"] for r in runs])),
+        "median_seconds": float(np.median([r["seconds"] for r in runs])),
+        "runs": runs,
+    }
+
+
+def print_row(row):
+    print(f"| {row['transform']} | {row['n']} | {row['mode']} | {row['width']} | "
+          f"{row['success']}/{row['seeds']} | {row['median_rel_error']:.2e} | "
+          f"{row['median_seconds']:.1f} |", flush=True)
+
+
+def merge(paths):
+    """Rows of several JSON files, the runs of one (transform, n, mode, width) pooled
+    (a seed measured twice keeps its later run)."""
+    pooled = {}
+    for path in paths:
+        for row in json.loads(pathlib.Path(path).read_text())["rows"]:
+            key = (row["transform"], row["n"], row["mode"], row["width"])
+            runs = pooled.setdefault(key, {})
+            runs.update({r["seed"]: r for r in row["runs"]})
+    return [summarize(*key, list(runs.values())) for key, runs in sorted(
+        pooled.items(), key=lambda kv: (TRANSFORMS.index(kv[0][0]), *kv[0][1:]))]
+
+
 def run_one(T, seed, mode, width):
     kw = dict(rng=seed, tol=SUCCESS, width=width)
     kw["permutation"] = {"learn": "learn", "plain": None, "auto": "auto", "real-part": None}[mode]
@@ -114,39 +160,43 @@ def main(argv=None):
     ap.add_argument("--transforms", default=",".join(TRANSFORMS),
                     help=f"comma-separated subset of {','.join(TRANSFORMS)}")
     ap.add_argument("--sizes", default="8..64", help="'8,16' or a power-of-two range '8..1024'")
-    ap.add_argument("--seeds", type=int, default=10, help="seeds 0..k-1 (default 10)")
+    ap.add_argument("--seeds", default="10",
+                    help="'k' for seeds 0..k-1 (default 10), a range '3..9' or a list '0,5'")
     ap.add_argument("--mode", choices=("learn", "plain", "auto", "real-part"), default="learn",
                     help="learn the input permutation (default), fit K alone, fit's "
                          "default (plain, then the further attempts if it stalls), or "
                          "the real-part model alone")
     ap.add_argument("--width", type=int, default=1)
     ap.add_argument("--json", default=None, help="output JSON path")
+    ap.add_argument("--merge", nargs="+", metavar="JSON",
+                    help="merge these result files into one table (nothing is fitted)")
     args = ap.parse_args(argv)
     names = args.transforms.split(",")
     for name in names:
         if name not in TRANSFORMS:
             ap.error(f"unknown transform {name!r}; choose from {TRANSFORMS}")
-    rows = []
+    try:
+        seeds = parse_seeds(args.seeds)
+    except ValueError as exc:
+        ap.error(str(exc))
     out = pathlib.Path(args.json) if args.json else (
         pathlib.Path(__file__).resolve().parent / "results" / "learn_recovery.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    print("| transform | n | success | median rel. error | median s |")
-    print("|---|---|---|---|---|")
+    print("| transform | n | mode | width | success | median rel. error | median s |")
+    print("|---|---|---|---|---|---|---|")
+    if args.merge:
+        rows = merge(args.merge)
+        for row in rows:
+            print_row(row)
+        out.write_text(json.dumps({"success_threshold": SUCCESS, "rows": rows}, indent=1))
+        print(f"wrote {out}")
+        return
+    rows = []
     for name in names:
         for n in parse_sizes(args.sizes):
-            runs = [run_one(transform(name, n, s), s, args.mode, args.width)
-                    for s in range(args.seeds)]
-            row = {
-                "transform": name, "n": n, "mode": args.mode, "width": args.width,
-                "seeds": args.seeds,
-                "success": int(sum(r["success"] for r in runs)),
-                "median_rel_error": float(np.median([r["rel_error"] for r in runs])),
-                "median_seconds": float(np.median([r["seconds"] for r in runs])),
-                "runs": runs,
-            }
-            rows.append(row)
-            print(f"| {name} | {n} | {row['success']}/{args.seeds} | "
-                  f"{row['median_rel_error']:.2e} | {row['median_seconds']:.1f} |", flush=True)
+            runs = [run_one(transform(name, n, s), s, args.mode, args.width) for s in seeds]
+            rows.append(summarize(name, n, args.mode, args.width, runs))
+            print_row(rows[-1])
             out.write_text(json.dumps({"success_threshold": SUCCESS, "rows": rows}, indent=1))
     print(f"wrote {out}")
 
