@@ -15,6 +15,11 @@ Four cases, each on clusters of 1 and 2 worker processes (``--workers``):
     whole pipeline, each worker's peak resident memory above its idle level (in MB and
     in chunk sizes) and the error of the files against ``numpy.fft.fft``.
 
+Cases (b), (c) and (s) run once per exchange of ``--exchange``: ``rechunk`` (Dask's
+rechunk, by default its peer-to-peer method on a cluster) and ``disk`` (the exchanges
+through files in a temporary directory, ``dask.config.set({"kmatrix.exchange":
+"disk"})``).
+
 For (a)-(c) it prints the median wall time of ``(K @ X).persist()`` (data already in
 worker memory, result left there), the in-memory baseline in this process (``K @ X`` of
 the same data with kmatrix's own threads; for (b) ``numpy.fft.fft``), their ratio (< 1:
@@ -28,9 +33,11 @@ machine with about 8 GB of free memory.
 """
 
 import argparse
+import contextlib
 import os
 import resource
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -77,6 +84,21 @@ def _same(block):
     return block
 
 
+@contextlib.contextmanager
+def _exchange(method):
+    """kmatrix's exchange for row-chunked inputs: Dask's rechunk, or files in a fresh
+    temporary directory (removed afterwards)."""
+    import dask
+
+    if method == "rechunk":
+        with dask.config.set({"kmatrix.exchange": "rechunk"}):
+            yield
+        return
+    with tempfile.TemporaryDirectory() as tmp, dask.config.set(
+            {"kmatrix.exchange": "disk", "kmatrix.exchange-directory": tmp}):
+        yield
+
+
 def _median_wall(fn, repeat):
     times = []
     for _ in range(repeat):
@@ -87,7 +109,7 @@ def _median_wall(fn, repeat):
 
 
 def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=None,
-             warm=None):
+             warm=None, exchange="rechunk"):
     """Time ``K @ X`` on clusters of ``workers`` processes.
 
     ``baseline(X)`` is the in-memory reference (default ``K @ X``); when given, the
@@ -110,7 +132,7 @@ def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=
     for nw in workers:
         with LocalCluster(n_workers=nw, threads_per_worker=threads, processes=True,
                           dashboard_address=None, memory_limit=0) as cluster, \
-                Client(cluster) as client:
+                Client(cluster) as client, _exchange(exchange):
             Xd = da.from_array(X, chunks=chunks).persist()
             wait(Xd)
 
@@ -140,7 +162,8 @@ def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=
                     del got
                 del Y
             peaks = client.run(_peak_rss_mb)
-        row = dict(case=label, workers=nw, threads=threads, shape="x".join(map(str, shape)),
+        row = dict(case=label, exchange=exchange, workers=nw, threads=threads,
+                   shape="x".join(map(str, shape)),
                    chunks=str(chunks), dask_s=float(np.median(times)), in_memory_s=t_mem,
                    ratio=float(np.median(times)) / t_mem,
                    peak_worker_mb=max(peaks.values()))
@@ -150,14 +173,12 @@ def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=
     return rows
 
 
-def run_streamed(label, K, n, parts, workers, threads):
+def run_streamed(label, K, n, parts, workers, threads, exchange):
     """``K @ x`` for a vector no process holds: tasks compute the input chunks and write
     the result's chunks to files, so each worker's memory is what the schedule itself
     needs. Reports the time of the whole pipeline (generate, apply, write), each worker's
     peak resident memory above its idle level after warm-up, in MB and in chunk sizes,
     and the relative error of the files against ``numpy.fft.fft`` of the same input."""
-    import tempfile
-
     import dask.array as da
     from distributed import Client, LocalCluster
 
@@ -166,7 +187,8 @@ def run_streamed(label, K, n, parts, workers, threads):
     for nw in workers:
         with LocalCluster(n_workers=nw, threads_per_worker=threads, processes=True,
                           dashboard_address=None, memory_limit=0) as cluster, \
-                Client(cluster) as client, tempfile.TemporaryDirectory() as tmp:
+                Client(cluster) as client, tempfile.TemporaryDirectory() as tmp, \
+                _exchange(exchange):
             small = min(n, 64 * parts)
             warm = da.map_blocks(_chunk_of_noise, small // parts, dtype=np.complex128,
                                  chunks=((small // parts,) * parts,))
@@ -184,7 +206,7 @@ def run_streamed(label, K, n, parts, workers, threads):
         want = np.fft.fft(np.concatenate([_chunk_of_noise(chunk, (i,)) for i in range(parts)]))
         err = float(np.linalg.norm(got - want) / np.linalg.norm(want))
         del got, want
-        rows.append(dict(case=label, workers=nw, threads=threads, shape=str(n),
+        rows.append(dict(case=label, exchange=exchange, workers=nw, threads=threads, shape=str(n),
                          chunks=str(chunk), pipeline_s=elapsed,
                          above_idle_mb=above, chunk_sizes=above * 2**20 / (16 * chunk),
                          rel_err=f"{err:.1e}"))
@@ -208,6 +230,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1, help="threads per worker")
     ap.add_argument("--dtype", default="float32", help="(a), (c) data and operator dtype")
     ap.add_argument("--repeat", type=int, default=3, help="timed runs (median)")
+    ap.add_argument("--exchange", choices=["rechunk", "disk"], nargs="+",
+                    default=["rechunk", "disk"], help="exchanges of (b), (c), (s): Dask's "
+                    "rechunk and/or files (each runs the cases once)")
     ap.add_argument("--rechunk", choices=["tasks", "p2p"], default=None,
                     help="Dask's method for the exchanges of (b) (default: Dask's configuration)")
     ap.add_argument("--skip", choices=["a", "b", "c", "s"], nargs="*", default=[],
@@ -230,29 +255,30 @@ def main(argv=None):
         K = km.random(args.n, width=1, dtype=dtype, rng=0)
         rows += run_case("(a) columns", K, (args.n, args.cols), (args.n, args.col_chunk),
                          args.workers, args.threads, args.repeat, dtype)
-    if "b" not in args.skip:
+    for method in args.exchange if "b" not in args.skip else ():
         n, parts = args.dft_n, args.vector_chunks
         rows += run_case("(b) vector, dft", km.dft(n, lazy=True), (n,), n // parts,
                          args.workers, args.threads, args.repeat, np.dtype(np.complex128),
-                         baseline=np.fft.fft, warm=km.dft(min(n, 64 * parts), lazy=True))
-    if "c" not in args.skip:
+                         baseline=np.fft.fft, warm=km.dft(min(n, 64 * parts), lazy=True),
+                         exchange=method)
+    for method in args.exchange if "c" not in args.skip else ():
         K = km.random(args.vector_n, width=1, dtype=dtype, rng=0)
         rows += run_case("(c) vector, random", K, (args.vector_n,),
                          args.vector_n // args.vector_chunks, args.workers, args.threads,
-                         args.repeat, dtype)
+                         args.repeat, dtype, exchange=method)
     streamed = []
-    if "s" not in args.skip:
+    for method in args.exchange if "s" not in args.skip else ():
         n, parts = args.dft_n, args.vector_chunks
-        streamed = run_streamed("(s) streamed dft", km.dft(n, lazy=True), n, parts,
-                                args.workers, args.threads)
+        streamed += run_streamed("(s) streamed dft", km.dft(n, lazy=True), n, parts,
+                                 args.workers, args.threads, method)
     print(machine())
     for r in rows:
         r.setdefault("rel_err", "")
     if rows:
-        print(table(rows, ["case", "workers", "threads", "shape", "chunks", "dask_s",
+        print(table(rows, ["case", "exchange", "workers", "threads", "shape", "chunks", "dask_s",
                            "in_memory_s", "ratio", "peak_worker_mb", "rel_err"]))
     if streamed:
-        print(table(streamed, ["case", "workers", "threads", "shape", "chunks", "pipeline_s",
+        print(table(streamed, ["case", "exchange", "workers", "threads", "shape", "chunks", "pipeline_s",
                                "above_idle_mb", "chunk_sizes", "rel_err"]))
     return rows + streamed
 

@@ -1,6 +1,7 @@
 """K-matrices on Dask arrays: results equal the NumPy ones, lazily, for every chunking."""
 
 import os
+import tempfile
 
 import numpy as np
 import pytest
@@ -205,3 +206,8 @@ def test_distributed_local_cluster():
         assert_close(got[0], K @ X)
         assert_close(got[1], K @ X)
         assert_close(got[2], km.vjp(K, X, np.ones((200, 6)))[1])
+        # the exchanges through files: a directory every worker process sees
+        with tempfile.TemporaryDirectory() as tmp, dask.config.set(
+                {"kmatrix.exchange": "disk", "kmatrix.exchange-directory": tmp}):
+            assert_close(client.compute(K @ rows, sync=True), K @ X)
+            assert os.listdir(tmp) == []

@@ -17,18 +17,22 @@ import dask.array as da
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from .._generated import GeneratedKMatrix
-from .._operator import KMatrix
 from . import fourstep
-from .dask_keys import current_client, operator_token, run_one_thread, run_vjp_one_thread, twiddle_of
+from .dask_disk import apply_through_files, exchange_method
+from .dask_keys import twiddle_of
+from .dask_local import local_run, vjp_chunk
 
 
 def apply_rows(op, x, dtype):
     """``op @ x`` for a 2-D Dask ``x`` with several row chunks, lazily."""
     split = fourstep.Split.for_chunks(op.internal_size, x.chunks[0])
     z = _pad(x, op.internal_size, split)
-    for high, factors in fourstep.stages(twiddle_of(op), split.chunk):
-        z = _stage(op, z, high, factors, split, dtype)[0]
+    runs = fourstep.stages(twiddle_of(op), split.chunk)
+    if runs and exchange_method() == "disk":
+        z = apply_through_files(op, z, runs, split, dtype, op.shape[0])
+    else:
+        for high, factors in runs:
+            z = _stage(op, z, high, factors, split, dtype)[0]
     return _finish(z, op.shape[0], x, split)
 
 
@@ -62,38 +66,20 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
     ``(dz, dtwiddle pieces)``.
     """
     z = _layout(z, high, split)
-    places, nblocks, mloc = fourstep.local_layout(factors, high, split, twiddle_of(op).shape[1])
-    token = tokenize(operator_token(op), high, tuple(map(tuple, places)), split.chunk)
-    opname = f"kmatrix-local-{token}"
+    local = local_run(op, high, factors, split, z.numblocks[2])
+    dsk = dict(local.graph)
     index = 1 if high else 0
-    run = _run_chunk
-    if isinstance(op, GeneratedKMatrix):
-        # each task computes its chunk's factors from the formula, one at a time, and
-        # applies each as it comes: no twiddle travels, none is held whole
-        run, dsk = _run_generated, {}
-        factors = np.array(factors, dtype=np.int64)
-        opkey = lambda i: (op.formula, factors, high, split.n, split.chunk, i)  # noqa: E731
-    else:
-        local = [(_local_operator, places, nblocks, mloc, srcs)
-                 for srcs in _local_sources(op, token, places, high, split)]
-        if z.numblocks[2] == 1:
-            # one task per chunk: the chunk's operator is built inside the task that uses it
-            dsk = {}
-            opkey = local.__getitem__
-        else:
-            # several column blocks share each chunk's operator, built once
-            dsk = {(opname, i): task for i, task in enumerate(local)}
-            opkey = lambda i: (opname, i)  # noqa: E731
     if gradient is None:
-        name = f"kmatrix-stage-{tokenize(token, z.name)}"
+        name = f"kmatrix-stage-{tokenize(local.token, z.name)}"
         for idx in np.ndindex(*z.numblocks):
-            dsk[(name,) + idx] = (run, opkey(idx[index]), (z.name,) + idx)
+            dsk[(name,) + idx] = (local.run, local.opkey(idx[index]), (z.name,) + idx)
         graph = HighLevelGraph.from_collections(name, dsk, dependencies=[z])
-        return da.Array(graph, name, z.chunks, meta=np.empty((0, 0, 0), dtype)), z, places
+        return da.Array(graph, name, z.chunks, meta=np.empty((0, 0, 0), dtype)), z, local.places
+    places = local.places
     g = gradient.rechunk(z.chunks)
-    name = f"kmatrix-stage-vjp-{tokenize(token, z.name, g.name)}"
+    name = f"kmatrix-stage-vjp-{tokenize(local.token, z.name, g.name)}"
     for idx in np.ndindex(*z.numblocks):
-        dsk[(name,) + idx] = (_vjp_chunk, places, opkey(idx[index]), (z.name,) + idx,
+        dsk[(name,) + idx] = (vjp_chunk, places, local.opkey(idx[index]), (z.name,) + idx,
                               (g.name,) + idx)
     dz_name, dt_name = name + "-dz", name + "-dt"
     for idx in np.ndindex(*z.numblocks):
@@ -101,7 +87,7 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
         dsk[(dt_name, idx[index], idx[2], 0, 0, 0, 0)] = (getitem, (name,) + idx, 1)
     graph = HighLevelGraph.from_collections(dz_name, dsk, dependencies=[z, g])
     dz = da.Array(graph, dz_name, z.chunks, meta=np.empty((0, 0, 0), dtype))
-    nloc = 1 << mloc
+    nloc = local.size
     graph_t = HighLevelGraph.from_collections(dt_name, dsk, dependencies=[z, g])
     count, ncol = split.count(high), z.numblocks[2]
     pieces = da.Array(
@@ -110,42 +96,6 @@ def _stage(op, z, high, factors, split, dtype, gradient=None):
         meta=np.empty((0,) * 6, op.dtype),
     )
     return (dz, pieces.sum(axis=1)), z, places
-
-
-def _local_sources(op, token, places, high, split):
-    """Each chunk's share of the twiddle for one run: views of it, or on a
-    ``distributed`` client futures of copies scattered once per operator and cluster."""
-    srcs = [tuple(fourstep.local_sources(op.twiddle, places, high, split, i))
-            for i in range(split.count(high))]
-    client = current_client()
-    if client is None:
-        return srcs
-    cache = op._cache.setdefault("kmatrix-local-scattered", {})
-    futs = cache.get((client.id, token))
-    if futs is None or any(f.status != "finished" for f in futs):
-        copies = [tuple(np.ascontiguousarray(a) for a in s) for s in srcs]
-        futs = cache[(client.id, token)] = client.scatter(copies, hash=False)
-    return futs
-
-
-def _local_operator(places, nblocks, mloc, srcs):
-    return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, srcs[0].dtype, srcs))
-
-
-def _run_generated(spec, block):
-    formula, factors, high, n, chunk, i = spec
-    return fourstep.apply_generated(formula, factors, high, fourstep.Split(n, chunk), i, block)
-
-
-def _run_chunk(op, block):
-    shape = block.shape
-    return run_one_thread(op, block.reshape(op.shape[1], shape[2])).reshape(shape)
-
-
-def _vjp_chunk(places, op, block, g):
-    shape = block.shape
-    dz, dtw = run_vjp_one_thread(op, block.reshape(-1, shape[2]), g.reshape(-1, shape[2]))
-    return dz.reshape(shape), dtw[places[:, 2], places[:, 3]][None, None]
 
 
 def _finish(z, rows, like, split):
