@@ -48,16 +48,29 @@ from _timing import machine, table  # noqa: E402
 import kmatrix as km  # noqa: E402
 
 
+def _status_mb(field):
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
 def _peak_rss_mb():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory. On Linux ``VmHWM``, the peak of its own
+    address space: ``getrusage``'s ``ru_maxrss`` carries the parent's peak across the
+    fork and exec that start a worker process, so a worker started by a process holding
+    gigabytes would report them as its own."""
+    peak = _status_mb("VmHWM")
+    return peak if peak is not None else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def _rss_mb():
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    rss = _status_mb("VmRSS")
+    return rss if rss is not None else float("nan")
 
 
 def _chunk_of_noise(n, block_id=None):
