@@ -12,21 +12,7 @@ from dask.callbacks import Callback  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 import kmatrix as km  # noqa: E402
-
-
-def assert_close(got, want):
-    want = np.asarray(want)
-    assert got.shape == want.shape and got.dtype == want.dtype
-    eps = np.finfo(want.dtype).eps
-    np.testing.assert_allclose(got, want, rtol=0, atol=256 * eps * max(1.0, np.abs(want).max()))
-
-
-def _data(shape, dtype, seed=0):
-    rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape)
-    if np.dtype(dtype).kind == "c":
-        x = x + 1j * rng.standard_normal(shape)
-    return x.astype(dtype)
+from dask_helpers import assert_close, data as _data, fail_scheduler as _fail_scheduler  # noqa: E402
 
 
 @pytest.fixture
@@ -59,10 +45,6 @@ def test_equals_numpy(files, make, chunks):
     assert_close(YH.compute(), K.H @ _data((K.shape[0], 12), np.complex128))
     if Y.shape[0] == X.shape[0]:
         assert Y.chunks == da.from_array(X, chunks=chunks).chunks
-
-
-def _fail_scheduler(*args, **kwargs):
-    raise AssertionError("something was computed before .compute()")
 
 
 @settings(max_examples=25, deadline=None)
