@@ -58,9 +58,9 @@ def exchange_directory():
 def apply_through_files(op, z, runs, split, dtype, rows):
     """``z`` (``(P, C, k)`` in the natural layout) through ``runs`` of
     :func:`kmatrix.backends.fourstep.stages`, exchanging through files; the result is in
-    the natural layout, its chunks past the first ``rows`` rows left zero (their pieces
-    are neither written nor read: a file would be left behind by the chunks a caller
-    never computes)."""
+    the natural layout. Chunks holding none of the first ``rows`` rows are zeros: their
+    pieces are neither written nor read (a caller that never computes them would leave
+    their files behind)."""
     directory = exchange_directory()
     _check_space(directory, z.shape, dtype)
     steps = list(runs)
