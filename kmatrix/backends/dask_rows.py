@@ -1,10 +1,12 @@
 """The split-column schedule on Dask: a K-matrix applied to columns cut into row chunks.
 
 :mod:`kmatrix.backends.fourstep` says which factors run where; this module writes that
-as a task graph -- local runs of factors on aligned chunks of ``C`` rows, exact
-transposes of the chunk grid (Dask's rechunk) in between. No task holds a whole column;
-each chunk's share of a stored twiddle enters the graph once, and a generated operator's
-tasks compute their own.
+as a task graph -- local runs of factors on aligned chunks of ``C`` rows
+(:mod:`kmatrix.backends.dask_local`), exact transposes of the chunk grid in between:
+Dask's rechunk, or with ``dask.config.set({"kmatrix.exchange": "disk"})`` files
+(:mod:`kmatrix.backends.dask_disk`, the forward product only). No task holds a whole
+column; each chunk's share of a stored twiddle enters the graph once, and a generated
+operator's tasks compute their own.
 """
 
 __all__ = ["apply_rows", "vjp_rows"]
