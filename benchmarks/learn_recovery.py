@@ -194,7 +194,12 @@ def main(argv=None):
     rows = []
     for name in names:
         for n in parse_sizes(args.sizes):
-            runs = [run_one(transform(name, n, s), s, args.mode, args.width) for s in seeds]
+            runs = []
+            for s in seeds:
+                runs.append(run_one(transform(name, n, s), s, args.mode, args.width))
+                # each fit as it ends (a row is printed once all its seeds are done)
+                print(f"  {name} n={n} seed {s}: {runs[-1]['rel_error']:.2e}, "
+                      f"{runs[-1]['seconds']:.1f} s", file=sys.stderr, flush=True)
             rows.append(summarize(name, n, args.mode, args.width, runs))
             print_row(rows[-1])
             out.write_text(json.dumps({"success_threshold": SUCCESS, "rows": rows}, indent=1))
