@@ -109,3 +109,27 @@ def test_bad_configuration_and_no_room(tmp_path, monkeypatch):
         with pytest.raises(OSError, match="writes 2048 bytes .* which has 100 free"):
             K @ x
         K @ da.ones(256, chunks=256)  # whole columns need no exchange
+
+
+def test_generated_factors_run_in_place_on_the_chunks_they_read(files, monkeypatch):
+    """A chunk read from a file is overwritten by its factors; the input's own chunks
+    are never written to."""
+    from kmatrix.backends import fourstep
+
+    calls = []
+    real = fourstep.apply_generated
+
+    def spy(formula, factors, high, split, i, block, overwrite_x=False):
+        out = real(formula, factors, high, split, i, block, overwrite_x)
+        calls.append((overwrite_x, np.shares_memory(out, block)))
+        return out
+
+    monkeypatch.setattr(fourstep, "apply_generated", spy)
+    n = 1 << 10
+    x = _data(n, np.complex128)
+    kept = x.copy()
+    y = (km.dft(n, lazy=True) @ da.from_array(x, chunks=128)).compute(scheduler="sync")
+    assert_close(y, np.fft.fft(kept))
+    assert np.array_equal(x, kept)
+    assert calls and all(owned == shared for owned, shared in calls)
+    assert any(owned for owned, _ in calls)

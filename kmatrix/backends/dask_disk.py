@@ -100,7 +100,8 @@ def apply_through_files(op, z, runs, split, dtype, rows):
                     path(r, d, c) if r + 1 < last or d < wanted else None
                     for d in range(split.count(not high))], q)
                 run = (local.run, local.opkey(q)) if local is not None else (None, None)
-                dsk[key(r, q, c)] = (_step, source, *run, target, dtype)
+                # a chunk read from a file is the task's own: its factors may overwrite it
+                dsk[key(r, q, c)] = (_step, source, *run, target, dtype, r > 0)
     graph = HighLevelGraph.from_collections(base, dsk, dependencies=[z])
     return da.Array(graph, base, z.chunks, meta=np.empty((0, 0, 0), dtype))
 
@@ -115,11 +116,12 @@ def _check_space(directory, shape, dtype):
                           f"'kmatrix.exchange-directory' {directory}, which has {free} free")
 
 
-def _step(block, run, op, target, dtype):
-    """One task: the chunk's factors applied, the result written to the next exchange's
-    files (``target = (paths, slot)``) or returned (``target`` None)."""
+def _step(block, run, op, target, dtype, owned):
+    """One task: the chunk's factors applied (in place where the task ``owned`` the chunk
+    and the factors allow it), the result written to the next exchange's files
+    (``target = (paths, slot)``) or returned (``target`` None)."""
     if run is not None:
-        block = run(op, block)
+        block = run(op, block, overwrite_x=owned)
     if target is None:
         return np.asarray(block, dtype=dtype)
     _write_pieces(block, *target, dtype)

@@ -21,7 +21,8 @@ from .dask_keys import current_client, operator_token, run_one_thread, run_vjp_o
 
 
 class LocalRun(NamedTuple):
-    """How the tasks of one run apply its factors to chunk ``i``: ``run(opkey(i), block)``.
+    """How the tasks of one run apply its factors to chunk ``i``: ``run(opkey(i), block)``
+    (``run(..., overwrite_x=True)`` where the task owns ``block``: it may be reused).
 
     ``graph`` holds the keys ``opkey`` may name (operators shared by several column
     blocks); ``places`` is :func:`kmatrix.backends.fourstep.local_layout`'s and ``size``
@@ -78,12 +79,14 @@ def _local_operator(places, nblocks, mloc, srcs):
     return KMatrix._from_owned(fourstep.build_local(places, nblocks, mloc, srcs[0].dtype, srcs))
 
 
-def _run_generated(spec, block):
+def _run_generated(spec, block, overwrite_x=False):
     formula, factors, high, n, chunk, i = spec
-    return fourstep.apply_generated(formula, factors, high, fourstep.Split(n, chunk), i, block)
+    return fourstep.apply_generated(formula, factors, high, fourstep.Split(n, chunk), i, block,
+                                    overwrite_x)
 
 
-def _run_chunk(op, block):
+def _run_chunk(op, block, overwrite_x=False):
+    # overwrite_x is a permission (as in scipy.fft): the kernels write a new array
     shape = block.shape
     return run_one_thread(op, block.reshape(op.shape[1], shape[2])).reshape(shape)
 

@@ -154,19 +154,24 @@ def chunk_pairs(high, split, i):
     return np.arange(i * half, (i + 1) * half, dtype=np.int64)
 
 
-def apply_generated(formula, factors, high, split, i, block):
+def apply_generated(formula, factors, high, split, i, block, overwrite_x=False):
     """Chunk ``i`` of a run of ``factors`` (rows ``(block, factor)``) applied to ``block``,
     each factor computed from ``formula`` just before it is applied.
 
-    ``block`` is the chunk in its layout, ``(1, C, k)`` or ``(P, L, k)``; the result is a
-    new array of the same shape. Each factor is computed and applied
-    :data:`SLAB_PAIRS` pairs at a time, so that besides the chunk and its result the task
-    holds the 2x2 maps and temporaries of one slab, not of a whole factor.
+    ``block`` is the chunk in its layout, ``(1, C, k)`` or ``(P, L, k)``; the result is an
+    array of the same shape: ``block`` itself where ``overwrite_x`` allows it and its
+    dtype is the result's (as in :mod:`scipy.fft`, a permission), else a new one. Each
+    factor is computed and applied :data:`SLAB_PAIRS` pairs at a time, so that besides
+    the chunk (and its result, unless overwritten) the task holds the 2x2 maps and
+    temporaries of one slab, not of a whole factor.
     """
     shape = block.shape
     nloc = shape[0] * shape[1]
     dtype = np.result_type(formula.dtype, block.dtype)
-    y = np.array(block, dtype=dtype).reshape(nloc, shape[2])
+    if overwrite_x and block.dtype == dtype and block.flags.c_contiguous:
+        y = block.reshape(nloc, shape[2])
+    else:
+        y = np.array(block, dtype=dtype).reshape(nloc, shape[2])
     pairs = chunk_pairs(high, split, i)
     m = formula.shape[1]
     slab = min(SLAB_PAIRS, nloc // 2)
