@@ -103,6 +103,9 @@ def _exchange(method):
     temporary directory (removed afterwards)."""
     import dask
 
+    if method is None:  # whole columns: no exchange
+        yield
+        return
     if method == "rechunk":
         with dask.config.set({"kmatrix.exchange": "rechunk"}):
             yield
@@ -122,7 +125,7 @@ def _median_wall(fn, repeat):
 
 
 def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=None,
-             warm=None, exchange="rechunk"):
+             warm=None, exchange=None):
     """Time ``K @ X`` on clusters of ``workers`` processes.
 
     ``baseline(X)`` is the in-memory reference (default ``K @ X``); when given, the
@@ -175,7 +178,7 @@ def run_case(label, K, shape, chunks, workers, threads, repeat, dtype, baseline=
                     del got
                 del Y
             peaks = client.run(_peak_rss_mb)
-        row = dict(case=label, exchange=exchange, workers=nw, threads=threads,
+        row = dict(case=label, exchange=exchange or "-", workers=nw, threads=threads,
                    shape="x".join(map(str, shape)),
                    chunks=str(chunks), dask_s=float(np.median(times)), in_memory_s=t_mem,
                    ratio=float(np.median(times)) / t_mem,

@@ -13,7 +13,8 @@ The directory (``"kmatrix.exchange-directory"``, default Dask's
 ``"temporary-directory"`` or the system's) must be one that every worker sees: any
 local directory on one machine, a shared file system on a cluster. A file is read once
 and deleted, so a task cannot be recomputed after its exchange was read: a lost worker
-makes the computation fail (rerun it) instead of recomputing a part of it.
+makes the computation fail (rerun it) instead of recomputing a part of it. A result
+computed in part, or a failed computation, leaves the unread files behind.
 """
 
 __all__ = ["exchange_method", "exchange_directory", "apply_through_files"]
