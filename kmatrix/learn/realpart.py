@@ -259,16 +259,18 @@ def fit_real_part(
         return theta, obj.rel_error(theta)
 
     best = None
+    Ys = Y / scale
     for attempt in range(attempts):
         tries = []
+        # a DFT start is one point for all 8 permutations (L-BFGS copies it); random
+        # starts are drawn per permutation
+        dft = attempt < len(STARTS)
+        start = uparam.from_twiddle(dft_start(n, rng, STARTS[attempt])) if dft else None
+        iters = min(SEARCH_ITER[not dft], max_iter)
         for p in first_level_permutations(n):
-            obj = RealPartObjective(uparam, X[p], Y / scale)
-            if attempt < len(STARTS):
-                theta0 = uparam.from_twiddle(dft_start(n, rng, STARTS[attempt]))
-            else:
-                theta0 = uparam.initial("ortho", rng)
-            iters = SEARCH_ITER[attempt >= len(STARTS)]
-            theta, rel = stage(obj, theta0, min(iters, max_iter))
+            obj = RealPartObjective(uparam, X[p], Ys)
+            theta0 = start if dft else uparam.initial("ortho", rng)
+            theta, rel = stage(obj, theta0, iters)
             tries.append((rel, p, theta, obj))
             if rel <= tol or state["stop"]:
                 break
